@@ -1,0 +1,109 @@
+"""Project-level endpoints that belong to no single app: health, metrics and API tokens."""
+
+import hmac
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.authtoken.models import Token
+
+
+def _database_check() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception:
+        return "error"
+
+
+def _channel_layer_check() -> str:
+    layer = get_channel_layer()
+    if layer is None:
+        return "disabled"
+    if not settings.REDIS_URL:
+        return "ok"
+    try:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+        return "ok"
+    except Exception:
+        return "error"
+
+
+class HealthApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(["ok", "error"]),
+                    "checks": serializers.DictField(child=serializers.CharField()),
+                },
+            ),
+            503: inline_serializer(
+                "HealthError",
+                {"status": serializers.CharField(), "checks": serializers.DictField()},
+            ),
+        }
+    )
+    def get(self, request: Request) -> Response:
+        checks = {"database": _database_check(), "channel_layer": _channel_layer_check()}
+        healthy = "error" not in checks.values()
+        return Response(
+            {"status": "ok" if healthy else "error", "checks": checks},
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+
+class AuthTokenApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+            400: inline_serializer("AuthTokenError", {"error": serializers.CharField()}),
+            401: inline_serializer("AuthTokenRefused", {"error": serializers.CharField()}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request._request, **serializer.validated_data)
+        if user is None:
+            return Response(
+                {"error": "Invalid username or password."}, status=status.HTTP_401_UNAUTHORIZED
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Serve Prometheus metrics to staff, or to a scraper holding METRICS_TOKEN."""
+    authorization = request.headers.get("Authorization", "")
+    token_ok = bool(settings.METRICS_TOKEN) and hmac.compare_digest(
+        authorization.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()
+    )
+    if not token_ok and not (request.user.is_authenticated and request.user.is_staff):
+        return HttpResponse("Metrics need staff login or the metrics bearer token.\n", status=401,
+                            content_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

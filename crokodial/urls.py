@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from crokodial.apis import AuthTokenApi, HealthApi, metrics_view
+from leads.views import desk_view
+
+api_patterns = [
+    re_path(r"^health/?$", HealthApi.as_view(), name="health"),
+    re_path(r"^auth/token/?$", AuthTokenApi.as_view(), name="auth-token"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("leads.urls")),
+]
+
+urlpatterns = [
+    path("", desk_view, name="desk"),
+    re_path(r"^accounts/login/?$", auth_views.LoginView.as_view(), name="login"),
+    re_path(r"^accounts/logout/?$", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+]

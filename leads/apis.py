@@ -1,0 +1,245 @@
+import math
+from typing import Any
+
+from django.http import QueryDict, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads import exports
+from leads.models import LeadSource
+from leads.normalize import (
+    InvalidValue,
+    normalize_email,
+    normalize_phone,
+    normalize_state,
+    normalize_zip,
+)
+from leads.selectors import (
+    NO_DISPOSITION,
+    SORT_FIELDS,
+    LeadFilters,
+    disposition_list,
+    lead_get,
+    lead_list,
+)
+from leads.serializers import CamelCaseModelSerializer, LeadSerializer
+from leads.services import lead_update
+
+LIST_PARAMS = ("search", "states", "dispositions", "sources", "sortBy", "sortDirection")
+PAGE_PARAMS = ("page", "limit")
+
+
+class CommaListField(serializers.ListField):
+    """A list given as commas, repeats, or both: ?states=TX,CA&states=NY."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if isinstance(dictionary, QueryDict) and self.field_name in dictionary:
+            return [
+                item.strip()
+                for raw in dictionary.getlist(self.field_name)
+                for item in raw.split(",")
+                if item.strip()
+            ]
+        return super().get_value(dictionary)
+
+
+class LeadFilterSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    states = CommaListField(child=serializers.CharField(), required=False)
+    dispositions = CommaListField(child=serializers.CharField(max_length=50), required=False)
+    sources = CommaListField(child=serializers.ChoiceField(LeadSource.values), required=False)
+    sortBy = serializers.ChoiceField(list(SORT_FIELDS), required=False, default="createdAt")
+    sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
+
+    allowed_params: tuple[str, ...] = LIST_PARAMS
+
+    def validate_states(self, states: list[str]) -> list[str]:
+        try:
+            return [normalize_state(state) for state in states]
+        except InvalidValue as error:
+            raise ValidationError(str(error)) from None
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = sorted(set(data) - set(self.allowed_params))
+        if unknown:
+            accepted = ", ".join(self.allowed_params)
+            raise ValidationError(
+                {name: [f"Unknown parameter; accepted: {accepted}."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
+    def filters(self) -> LeadFilters:
+        data = self.validated_data
+        return LeadFilters(
+            search=data.get("search", ""),
+            states=data.get("states", ()),
+            dispositions=data.get("dispositions", ()),
+            sources=data.get("sources", ()),
+            sort_by=data["sortBy"],
+            sort_direction=data["sortDirection"],
+        )
+
+
+class LeadPageSerializer(LeadFilterSerializer):
+    page = serializers.IntegerField(required=False, default=1, min_value=1)
+    limit = serializers.IntegerField(required=False, default=50, min_value=10, max_value=100)
+
+    allowed_params = LIST_PARAMS + PAGE_PARAMS
+
+
+def _filters_from(request: Request, serializer_class: type[LeadFilterSerializer]) -> Any:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("search", str, description="Matches name, email or phone."),
+    OpenApiParameter("states", str, many=True, description="Two-letter states; commas or repeats."),
+    OpenApiParameter(
+        "dispositions", str, many=True, description=f"'{NO_DISPOSITION}' matches an empty one."
+    ),
+    OpenApiParameter("sources", str, many=True, enum=LeadSource.values),
+    OpenApiParameter("sortBy", str, enum=list(SORT_FIELDS), default="createdAt"),
+    OpenApiParameter("sortDirection", str, enum=["asc", "desc"], default="desc"),
+]
+ERROR_SCHEMA = inline_serializer(
+    "Error", {"error": serializers.CharField(), "fields": serializers.DictField(required=False)}
+)
+
+
+class LeadListApi(APIView):
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("page", int, default=1),
+            OpenApiParameter("limit", int, default=50, description="10 to 100."),
+        ],
+        responses={
+            200: inline_serializer(
+                "LeadPage",
+                {
+                    "results": LeadSerializer(many=True),
+                    "pagination": inline_serializer(
+                        "Pagination",
+                        {
+                            "total": serializers.IntegerField(),
+                            "page": serializers.IntegerField(),
+                            "pages": serializers.IntegerField(),
+                            "limit": serializers.IntegerField(),
+                        },
+                    ),
+                },
+            ),
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = _filters_from(request, LeadPageSerializer)
+        page, limit = params.validated_data["page"], params.validated_data["limit"]
+        leads = lead_list(tenant=request.user, filters=params.filters())
+        total = leads.count()
+        start = (page - 1) * limit
+        return Response(
+            {
+                "results": LeadSerializer(leads[start : start + limit], many=True).data,
+                "pagination": {
+                    "total": total,
+                    "page": page,
+                    "pages": max(1, math.ceil(total / limit)),
+                    "limit": limit,
+                },
+            }
+        )
+
+
+class LeadDetailApi(APIView):
+    class InputSerializer(CamelCaseModelSerializer):
+        class Meta:
+            model = LeadSerializer.Meta.model
+            fields = [
+                "status",
+                "disposition",
+                "notes",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "street1",
+                "street2",
+                "city",
+                "state",
+                "zipcode",
+                "dob",
+            ]
+
+        def to_internal_value(self, data: Any) -> dict[str, Any]:
+            if not isinstance(data, dict):
+                raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                accepted = ", ".join(self.fields)
+                raise ValidationError(
+                    {name: [f"Cannot be changed; accepted: {accepted}."] for name in unknown}
+                )
+            return super().to_internal_value(data)
+
+        def _normalised(self, normalise: Any, value: Any) -> Any:
+            try:
+                return normalise(value)
+            except InvalidValue as error:
+                raise ValidationError(str(error)) from None
+
+        def validate_phone(self, value: str) -> str:
+            return self._normalised(normalize_phone, value)
+
+        def validate_email(self, value: str) -> str:
+            return self._normalised(normalize_email, value)
+
+        def validate_state(self, value: str) -> str:
+            return self._normalised(normalize_state, value)
+
+        def validate_zipcode(self, value: str) -> str:
+            return self._normalised(normalize_zip, value)
+
+        def validate_disposition(self, value: str) -> str:
+            if value and not disposition_list(tenant=self.instance.tenant).filter(name=value).exists():
+                raise ValidationError(f"Unknown disposition {value!r}.")
+            return value
+
+    @extend_schema(responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
+    def get(self, request: Request, lead_id: int) -> Response:
+        return Response(LeadSerializer(lead_get(tenant=request.user, lead_id=lead_id)).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: LeadSerializer, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+    )
+    def patch(self, request: Request, lead_id: int) -> Response:
+        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        serializer = self.InputSerializer(lead, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        lead = lead_update(lead=lead, changes=serializer.validated_data)
+        return Response(LeadSerializer(lead).data)
+
+
+class LeadExportApi(APIView):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={
+            (200, "text/csv"): {"type": "string", "description": "UTF-8 CSV with a BOM."},
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        params = _filters_from(request, LeadFilterSerializer)
+        leads = lead_list(tenant=request.user, filters=params.filters())
+        response = StreamingHttpResponse(exports.csv_chunks(leads), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(leads)}"'
+        return response

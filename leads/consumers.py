@@ -1,0 +1,35 @@
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from leads.events import tenant_group_name
+
+
+class LeadConsumer(AsyncJsonWebsocketConsumer):
+    """An agent's live feed: every event of its own tenant, nothing else.
+
+    Delivery is at most once; after a reconnect the client re-reads the first page of /api/leads.
+    A client may send {"type": "ping"} at any time and gets {"type": "pong"} back.
+    """
+
+    group_name = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.group_name = tenant_group_name(user.pk)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def tenant_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["payload"])

@@ -1,0 +1,75 @@
+"""CSV export of a tenant's leads: streamed, spreadsheet-safe."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+from django.db.models import QuerySet
+
+from leads.models import Lead, LeadSource
+from leads.normalize import phone_display
+from leads.selectors import NO_DISPOSITION
+
+EXPORT_COLUMNS = (
+    ("id", lambda lead: lead.pk),
+    ("name", lambda lead: lead.name),
+    ("firstName", lambda lead: lead.first_name),
+    ("lastName", lambda lead: lead.last_name),
+    ("email", lambda lead: lead.email),
+    ("phone", lambda lead: phone_display(lead.phone)),
+    ("street1", lambda lead: lead.street1),
+    ("street2", lambda lead: lead.street2),
+    ("city", lambda lead: lead.city),
+    ("state", lambda lead: lead.state),
+    ("zipcode", lambda lead: lead.zipcode),
+    ("dob", lambda lead: lead.dob.isoformat() if lead.dob else ""),
+    ("gender", lambda lead: lead.gender),
+    ("source", lambda lead: lead.source),
+    ("status", lambda lead: lead.status),
+    ("disposition", lambda lead: lead.disposition),
+    ("notes", lambda lead: lead.notes),
+    ("nextgenId", lambda lead: lead.nextgen_id),
+    ("price", lambda lead: "" if lead.price is None else str(lead.price)),
+    ("campaignName", lambda lead: lead.campaign_name),
+    ("timeZone", lambda lead: lead.time_zone),
+    ("createdAt", lambda lead: lead.created_at.isoformat()),
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SOURCE_ABBREVIATIONS = {LeadSource.NEXTGEN: "NG", LeadSource.MARKETPLACE: "MP"}
+ROWS_PER_CHUNK = 500
+
+
+def neutralise(value: object) -> str:
+    """Return the cell as text a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def export_filename(leads: QuerySet[Lead]) -> str:
+    dispositions = list(leads.order_by().values_list("disposition", flat=True).distinct()[:2])
+    sources = list(leads.order_by().values_list("source", flat=True).distinct()[:2])
+    disposition = (dispositions[0] or NO_DISPOSITION) if len(dispositions) == 1 else "Multiple"
+    source = SOURCE_ABBREVIATIONS.get(sources[0], "Mixed") if len(sources) == 1 else "Mixed"
+    # A disposition name may hold a slash ("Unhealthy/Referred"); it must not become a path.
+    disposition = disposition.replace("/", "-").replace('"', "")
+    return f"CrokodialCSV ({disposition}, {source}).csv"
+
+
+async def csv_chunks(leads: QuerySet[Lead]) -> AsyncIterator[str]:
+    """Yield the export a few hundred rows at a time, BOM first, so memory stays flat."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(name for name, _ in EXPORT_COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    rows = 0
+    buffer.seek(0)
+    buffer.truncate()
+    async for lead in leads.aiterator(chunk_size=2000):
+        writer.writerow(neutralise(value(lead)) for _, value in EXPORT_COLUMNS)
+        rows += 1
+        if rows % ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()

@@ -1,0 +1,153 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LeadSource(models.TextChoices):
+    NEXTGEN = "NextGen"
+    MARKETPLACE = "Marketplace"
+    CSV_IMPORT = "CSV Import"
+    MANUAL_ENTRY = "Manual Entry"
+    SELF_GENERATED = "Self Generated"
+    USHA = "Usha"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "New"
+    CONTACTED = "Contacted"
+    FOLLOW_UP = "Follow-up"
+    WON = "Won"
+    LOST = "Lost"
+
+
+class Lead(models.Model):
+    """A prospect in one agent's tenant. Text fields are never NULL: empty means unknown."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leads"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_leads",
+    )
+
+    # Contact
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +12104611180")
+
+    # Location
+    street1 = models.CharField(max_length=255, blank=True)
+    street2 = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zipcode = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=40, blank=True)
+
+    # Demographics and health
+    dob = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=10, blank=True)
+    height = models.CharField(max_length=10, blank=True)
+    weight = models.CharField(max_length=10, blank=True)
+    military = models.BooleanField(null=True, blank=True)
+    pregnant = models.BooleanField(null=True, blank=True)
+    tobacco_user = models.BooleanField(null=True, blank=True)
+    has_prescription = models.BooleanField(null=True, blank=True)
+    has_medicare_parts_ab = models.BooleanField(null=True, blank=True)
+    has_medical_condition = models.BooleanField(null=True, blank=True)
+    medical_conditions = models.TextField(blank=True)
+    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    household_income = models.CharField(max_length=50, blank=True)
+    insurance_timeframe = models.CharField(max_length=50, blank=True)
+
+    # Desk
+    source = models.CharField(max_length=20, choices=LeadSource.choices)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    disposition = models.CharField(max_length=50, blank=True)
+    notes = models.TextField(blank=True)
+
+    # Vendor and campaign
+    nextgen_id = models.CharField(max_length=64, blank=True)
+    purchase_id = models.CharField(max_length=64, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    product = models.CharField(max_length=20, blank=True)
+    campaign_name = models.CharField(max_length=255, blank=True)
+    vendor_name = models.CharField(max_length=100, blank=True)
+    account_name = models.CharField(max_length=100, blank=True)
+    bid_type = models.CharField(max_length=50, blank=True)
+    call_log_id = models.CharField(max_length=64, blank=True)
+    call_duration = models.PositiveIntegerField(null=True, blank=True)
+    source_hash = models.CharField(max_length=128, blank=True)
+    sub_id_hash = models.CharField(max_length=128, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+    vendor_created_at = models.DateTimeField(null=True, blank=True)
+    vendor_data = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone"], condition=~Q(phone=""), name="lead_unique_tenant_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "email"], condition=~Q(email=""), name="lead_unique_tenant_email"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "nextgen_id"],
+                condition=~Q(nextgen_id=""),
+                name="lead_unique_tenant_nextgen_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(phone="", email=""), name="lead_has_phone_or_email"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="lead_tenant_created"),
+            models.Index(fields=["tenant", "state"], name="lead_tenant_state"),
+            models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
+            models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
+            models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.email
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Disposition(models.Model):
+    """An outcome an agent can put on a lead. Rows without a tenant are the defaults everyone sees."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="dispositions",
+    )
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#64748b", help_text="CSS hex color")
+    emoji = models.CharField(max_length=8, blank=True)
+    order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="disposition_unique_tenant_name"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(tenant__isnull=True), name="disposition_unique_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
