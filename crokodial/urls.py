@@ -12,6 +12,7 @@ api_patterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("leads.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [

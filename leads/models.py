@@ -74,6 +74,13 @@ class Lead(models.Model):
     nextgen_id = models.CharField(max_length=64, blank=True)
     purchase_id = models.CharField(max_length=64, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    premium_price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Price of the NextGen premium listing (an 'ad') applied to this lead, if any.",
+    )
     product = models.CharField(max_length=20, blank=True)
     campaign_name = models.CharField(max_length=255, blank=True)
     vendor_name = models.CharField(max_length=100, blank=True)

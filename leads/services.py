@@ -1,14 +1,18 @@
 """Writes to leads. Each runs in a transaction and announces itself only after the commit."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from leads.events import send_to_tenant_on_commit
-from leads.models import Lead
+from leads.models import Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 
@@ -25,13 +29,13 @@ def lead_updated_event(lead: Lead, **extra: Any) -> dict[str, Any]:
 
 def _conflicting_field(error: IntegrityError) -> str:
     message = str(error)
-    for constraint, field in UNIQUE_FIELD_BY_CONSTRAINT.items():
+    for constraint, field_name in UNIQUE_FIELD_BY_CONSTRAINT.items():
         if constraint in message:
-            return field
+            return field_name
     # SQLite names the columns, not the constraint.
-    for column, field in (("phone", "phone"), ("email", "email"), ("nextgen_id", "nextgenId")):
+    for column, field_name in (("phone", "phone"), ("email", "email"), ("nextgen_id", "nextgenId")):
         if f"leads_lead.{column}" in message:
-            return field
+            return field_name
     return "non_field_errors"
 
 
@@ -64,5 +68,150 @@ def agent_create(
     """Create an agent, the owner of one tenant; an admin agent is a staff superuser."""
     user_model = get_user_model()
     if is_admin:
-        return user_model.objects.create_superuser(username=username, email=email, password=password)
+        return user_model.objects.create_superuser(
+            username=username, email=email, password=password
+        )
     return user_model.objects.create_user(username=username, email=email, password=password)
+
+
+# --- Upsert: the one merge rule for every door a lead comes in by ----------------------------
+
+MATCH_FIELDS = ("nextgen_id", "phone", "email")
+# What the agent sets on the desk: taken from a vendor only while still empty, never overwritten.
+AGENT_FIELDS = ("status", "disposition", "notes")
+PRICING_FIELDS = ("price", "product", "premium_price")
+PREMIUM_PRODUCT = "ad"
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class LeadUpsertResult:
+    lead: Lead
+    is_new: bool
+    changed_fields: list[str] = field(default_factory=list)
+
+
+def premium_note(base: Decimal, premium: Decimal) -> str:
+    total = base + premium
+    return f"Premium listing applied: base ${base:.2f} + premium ${premium:.2f} = ${total:.2f}"
+
+
+def _append_note(notes: str, line: str) -> str:
+    return f"{notes}\n{line}" if notes else line
+
+
+def lead_merge(current: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the field values to write for `incoming` onto the lead whose values are `current`.
+
+    `current` is None for a new lead. Both map model field names to normalised values. Non-empty
+    incoming values win, except the agent's own fields (status, disposition, notes), which are only
+    filled while empty. A premium listing (product "ad") adds its price once, whichever of the
+    ad and its data arrives first; the note records the sum.
+    """
+    if current is None:
+        values = {k: v for k, v in incoming.items() if v not in EMPTY_VALUES}
+        if incoming.get("product") == PREMIUM_PRODUCT and incoming.get("price") is not None:
+            values["premium_price"] = incoming["price"]
+        return values
+
+    changes: dict[str, Any] = {}
+    for name, value in incoming.items():
+        if value in EMPTY_VALUES or name in PRICING_FIELDS:
+            continue
+        if name == "vendor_data":
+            value = {**current.get("vendor_data", {}), **value}
+        elif name in AGENT_FIELDS and current.get(name) not in EMPTY_AGENT_VALUES:
+            continue
+        if current.get(name) != value:
+            changes[name] = value
+
+    price = incoming.get("price")
+    notes = changes.get("notes", current.get("notes", ""))
+    if incoming.get("product") == PREMIUM_PRODUCT:
+        if current.get("premium_price") is None and price is not None:
+            base = current.get("price") or ZERO
+            changes.update(premium_price=price, price=base + price)
+            changes["notes"] = _append_note(notes, premium_note(base, price))
+    elif incoming.get("product") == "data" and current.get("product") == PREMIUM_PRODUCT:
+        # The data of a lead first seen as its premium listing: the data's price is the base.
+        premium = current.get("premium_price") or ZERO
+        base = price if price is not None else ZERO
+        changes.update(product="data", price=base + premium)
+        changes["notes"] = _append_note(notes, premium_note(base, premium))
+    else:
+        if current.get("price") is None and price is not None:
+            changes["price"] = price
+        if not current.get("product") and incoming.get("product"):
+            changes["product"] = incoming["product"]
+    return changes
+
+
+EMPTY_VALUES = (None, "", {}, [])
+EMPTY_AGENT_VALUES = (None, "", LeadStatus.NEW)
+
+
+def _match(candidates: list[Lead], incoming: Mapping[str, Any]) -> Lead | None:
+    for name in MATCH_FIELDS:
+        value = incoming.get(name)
+        if value:
+            for lead in candidates:
+                if getattr(lead, name) == value:
+                    return lead
+    return None
+
+
+def _without_taken_keys(
+    changes: dict[str, Any], lead: Lead, candidates: list[Lead]
+) -> dict[str, Any]:
+    """Drop a phone, email or NextGen id that another of the tenant's leads already holds."""
+    for name in MATCH_FIELDS:
+        if name in changes and any(
+            other.pk != lead.pk and getattr(other, name) == changes[name] for other in candidates
+        ):
+            del changes[name]
+    return changes
+
+
+def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertResult:
+    """Store `incoming` (normalised model field values) as a new lead or merge it into a match.
+
+    Matching goes by NextGen id, then phone, then email, within the tenant. Safe under concurrent
+    deliveries of the same lead: the unique constraints decide, and the loser merges instead.
+    """
+    keys = Q()
+    for name in MATCH_FIELDS:
+        if incoming.get(name):
+            keys |= Q(**{name: incoming[name]})
+    if not keys:
+        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+
+    with transaction.atomic():
+        for _attempt in range(3):
+            candidates = list(
+                Lead.objects.select_for_update().filter(keys, tenant_id=tenant_id).order_by("pk")
+            )
+            lead = _match(candidates, incoming)
+            if lead is None:
+                values = lead_merge(None, incoming)
+                values["time_zone"] = time_zone_for(
+                    values.get("state", ""), values.get("phone", "")
+                )
+                try:
+                    with transaction.atomic():
+                        lead = Lead.objects.create(tenant_id=tenant_id, **values)
+                except IntegrityError:
+                    continue  # a concurrent delivery stored it first: merge into that one
+                return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
+
+            current = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+            changes = _without_taken_keys(lead_merge(current, incoming), lead, candidates)
+            if "state" in changes or "phone" in changes:
+                changes["time_zone"] = time_zone_for(
+                    changes.get("state", lead.state), changes.get("phone", lead.phone)
+                )
+            for name, value in changes.items():
+                setattr(lead, name, value)
+            if changes:
+                lead.save(update_fields=[*changes, "updated_at"])
+            return LeadUpsertResult(lead=lead, is_new=False, changed_fields=list(changes))
+    raise RuntimeError("lead_upsert could not settle a concurrent insert")

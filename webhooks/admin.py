@@ -13,5 +13,5 @@ class NextGenCredentialAdmin(admin.ModelAdmin):
     fields = ["tenant", "sid", "is_active", "created_at", "rotated_at"]
     readonly_fields = ["tenant", "sid", "created_at", "rotated_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False

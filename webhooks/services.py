@@ -1,10 +1,18 @@
 import hashlib
+import hmac
 import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from leads.events import send_to_tenant
+from leads.serializers import lead_resource
+from leads.services import LeadUpsertResult, lead_upsert
+from webhooks import metrics
 from webhooks.models import NextGenCredential
 
 
@@ -39,3 +47,64 @@ def nextgen_credential_issue(
             key_hash=api_key_hash(api_key),
         )
     return credential, api_key
+
+
+def nextgen_credential_tenant(*, sid: str, api_key: str) -> int | None:
+    """Return the tenant id owning this active sid/apikey pair, or None."""
+    if not sid or not api_key:
+        return None
+    row = (
+        NextGenCredential.objects.filter(sid=sid, is_active=True)
+        .values_list("tenant_id", "key_hash")
+        .first()
+    )
+    # Hash even when the sid is unknown, so timing does not tell which sids exist.
+    presented = api_key_hash(api_key)
+    if row is None:
+        hmac.compare_digest(presented, presented)
+        return None
+    tenant_id, key_hash = row
+    return tenant_id if hmac.compare_digest(presented, key_hash) else None
+
+
+@dataclass
+class NextGenDelivery:
+    """One webhook call, as it travels from the request to the agent's screen."""
+
+    tenant_id: int
+    fields: dict[str, Any]
+    trace_id: str
+    received_at: float = field(default_factory=time.perf_counter)
+    stub_id: str = ""
+    result: LeadUpsertResult | None = None
+    process_ms: float = 0.0
+
+
+def elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def nextgen_lead_receive(*, delivery: NextGenDelivery) -> NextGenDelivery:
+    """Store the delivered lead (or merge it into its match) and, once committed, push it to
+    the tenant's screens as `new_lead_notification` (or `lead_updated` for a queued stub that
+    turned out to be a known lead)."""
+    with transaction.atomic():
+        delivery.result = lead_upsert(tenant_id=delivery.tenant_id, incoming=delivery.fields)
+        transaction.on_commit(lambda: _announce(delivery))
+    return delivery
+
+
+def _announce(delivery: NextGenDelivery) -> None:
+    delivery.process_ms = elapsed_ms(delivery.received_at)
+    result = delivery.result
+    event: dict[str, Any] = {"lead": lead_resource(result.lead), "traceId": delivery.trace_id}
+    if delivery.stub_id:
+        event["stubId"] = delivery.stub_id
+    if result.is_new or not delivery.stub_id:
+        event.update(
+            type="new_lead_notification", isNew=result.is_new, processMs=delivery.process_ms
+        )
+    else:
+        event["type"] = "lead_updated"
+    send_to_tenant(delivery.tenant_id, event)
+    metrics.BROADCAST_SECONDS.observe(time.perf_counter() - delivery.received_at)

@@ -7,7 +7,9 @@ from webhooks.services import CredentialExists, nextgen_credential_issue
 
 
 class Command(BaseCommand):
-    help = "Create (or with --rotate replace) an agent's NextGen webhook credentials and print them."
+    help = (
+        "Create (or with --rotate replace) an agent's NextGen webhook credentials and print them."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
@@ -21,7 +23,9 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist:
             raise CommandError(f"No agent named {username!r}.") from None
         try:
-            credential, api_key = nextgen_credential_issue(tenant=agent, rotate=bool(options["rotate"]))
+            credential, api_key = nextgen_credential_issue(
+                tenant=agent, rotate=bool(options["rotate"])
+            )
         except CredentialExists:
             raise CommandError(
                 f"{username!r} already has NextGen credentials; the key is stored only as a hash "

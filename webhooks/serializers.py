@@ -1,0 +1,190 @@
+"""The NextGen webhook body (CONTRACT §4) and its translation into lead fields."""
+
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework import serializers
+
+from leads.models import LeadSource
+from leads.normalize import (
+    InvalidValue,
+    format_height,
+    normalize_dob,
+    normalize_email,
+    normalize_gender,
+    normalize_phone,
+    normalize_state,
+    normalize_zip,
+    parse_bool,
+    parse_price,
+)
+
+
+class NormalisedField(serializers.Field):
+    """A string-or-number field passed through one of the shared normalisers."""
+
+    def __init__(self, normaliser: Callable[[Any], Any], **kwargs: Any) -> None:
+        self.normaliser = normaliser
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict | list):
+            self.fail("invalid")
+        try:
+            return self.normaliser(data if isinstance(data, bool) else str(data))
+        except InvalidValue as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+    default_error_messages = {"invalid": "Must be a string or a number."}
+
+
+class LenientField(NormalisedField):
+    """An optional detail that must never cost a lead: a value that does not parse is dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            return None
+
+
+class BooleanAnswerField(NormalisedField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(parse_bool, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool | int) and not isinstance(data, float):
+            return parse_bool(data)
+        return super().to_internal_value(data)
+
+
+class ConditionListField(serializers.Field):
+    """A list of strings, or one comma-separated string."""
+
+    default_error_messages = {"invalid": "Must be a list of strings or a comma-separated string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str):
+            items = data.split(",")
+        elif isinstance(data, list) and all(isinstance(item, str) for item in data):
+            items = data
+        else:
+            self.fail("invalid")
+        return ", ".join(item.strip() for item in items if item.strip())
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def text(max_length: int) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=max_length
+    )
+
+
+def whole_number(max_value: int) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=max_value
+    )
+
+
+class NextGenLeadSerializer(serializers.Serializer):
+    lead_id = text(64)
+    nextgen_id = text(64)
+    first_name = text(100)
+    last_name = text(100)
+    email = NormalisedField(normalize_email)
+    phone = NormalisedField(normalize_phone)
+    phone_number = NormalisedField(normalize_phone)
+    street_address = text(255)
+    city = text(100)
+    state = NormalisedField(normalize_state)
+    zip_code = NormalisedField(normalize_zip)
+    dob = LenientField(normalize_dob)
+    date_of_birth = LenientField(normalize_dob)
+    age = whole_number(130)
+    gender = LenientField(normalize_gender)
+    height = LenientField(format_height)
+    weight = text(10)
+    tobacco_user = BooleanAnswerField()
+    pregnant = BooleanAnswerField()
+    has_prescription = BooleanAnswerField()
+    has_medicare_parts_ab = BooleanAnswerField()
+    has_medical_condition = BooleanAnswerField()
+    medical_conditions = ConditionListField()
+    household_size = whole_number(100)
+    household_income = text(50)
+    campaign_name = text(255)
+    product = serializers.ChoiceField(
+        ["data", "ad"], required=False, allow_blank=True, allow_null=True
+    )
+    vendor_name = text(100)
+    account_name = text(100)
+    bid_type = text(50)
+    price = NormalisedField(parse_price)
+    call_log_id = text(64)
+    call_duration = whole_number(10**9)
+    source_hash = text(128)
+    sub_id_hash = text(128)
+    created_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("phone") or attrs.get("phone_number") or attrs.get("email")):
+            raise serializers.ValidationError(
+                {"phone": ["A lead needs a phone or an email."]}, code="required"
+            )
+        return attrs
+
+    def lead_fields(self) -> dict[str, Any]:
+        """Return the validated body as lead model fields, for `leads.services.lead_upsert`."""
+        data = self.validated_data
+        state = data.get("state") or ""
+        fields = {
+            "source": LeadSource.NEXTGEN,
+            "nextgen_id": data.get("nextgen_id") or data.get("lead_id") or "",
+            "first_name": data.get("first_name") or "",
+            "last_name": data.get("last_name") or "",
+            "email": data.get("email") or "",
+            "phone": data.get("phone") or data.get("phone_number") or "",
+            "street1": data.get("street_address") or "",
+            "city": data.get("city") or "",
+            "state": state,
+            "zipcode": normalize_zip(data.get("zip_code") or "", state),
+            "dob": data.get("dob") or data.get("date_of_birth"),
+            "gender": data.get("gender") or "",
+            "height": data.get("height") or "",
+            "weight": data.get("weight") or "",
+            "tobacco_user": data.get("tobacco_user"),
+            "pregnant": data.get("pregnant"),
+            "has_prescription": data.get("has_prescription"),
+            "has_medicare_parts_ab": data.get("has_medicare_parts_ab"),
+            "has_medical_condition": data.get("has_medical_condition"),
+            "medical_conditions": data.get("medical_conditions") or "",
+            "household_size": data.get("household_size"),
+            "household_income": data.get("household_income") or "",
+            "campaign_name": data.get("campaign_name") or "",
+            "product": data.get("product") or "",
+            "vendor_name": data.get("vendor_name") or "",
+            "account_name": data.get("account_name") or "",
+            "bid_type": data.get("bid_type") or "",
+            "price": data.get("price"),
+            "call_log_id": data.get("call_log_id") or "",
+            "call_duration": data.get("call_duration"),
+            "source_hash": data.get("source_hash") or "",
+            "sub_id_hash": data.get("sub_id_hash") or "",
+            "vendor_created_at": data.get("created_at"),
+        }
+        extras = {key: value for key, value in self.initial_data.items() if key not in self.fields}
+        if data.get("age") is not None:
+            extras["age"] = data["age"]
+        if extras:
+            fields["vendor_data"] = extras
+        return fields
