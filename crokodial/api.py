@@ -1,21 +1,10 @@
 """Project-wide DRF wiring: one error shape for every API answer, and schema hooks."""
 
-from typing import Any
-
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-def _first_message(detail: Any) -> str:
-    if isinstance(detail, dict):
-        for field, value in detail.items():
-            message = _first_message(value)
-            return message if field == "non_field_errors" else f"{field}: {message}"
-        return "Invalid request."
-    if isinstance(detail, list):
-        return _first_message(detail[0]) if detail else "Invalid request."
-    return str(detail)
+from leads.errors import first_message
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -25,7 +14,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"error": _first_message(fields), "fields": fields}
+        response.data = {"error": first_message(fields), "fields": fields}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"error": str(response.data["detail"])}
     return response

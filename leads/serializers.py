@@ -5,7 +5,19 @@ from typing import Any
 from rest_framework import serializers
 
 from leads.models import Lead
-from leads.normalize import phone_display
+from leads.normalize import InvalidValue, phone_display
+
+
+def phone_for_display(phone: str) -> str:
+    """Return the stored phone as people write it, or as stored if it is not E.164.
+
+    Phones arrive normalised, but the admin edits raw fields: one hand-typed value must not break
+    the agent's whole list or export.
+    """
+    try:
+        return phone_display(phone)
+    except InvalidValue:
+        return phone
 
 
 def camel_case(name: str) -> str:
@@ -19,9 +31,11 @@ class CamelCaseModelSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = {}
         for name, field in super().get_fields().items():
-            if field.source is None:
+            camel_name = camel_case(name)
+            # DRF refuses a source equal to the field name, so only renamed fields get one.
+            if field.source is None and camel_name != name:
                 field.source = name
-            fields[camel_case(name)] = field
+            fields[camel_name] = field
         return fields
 
 
@@ -29,7 +43,8 @@ class LeadSerializer(CamelCaseModelSerializer):
     tenant_id = serializers.IntegerField(read_only=True)
     assigned_to_id = serializers.IntegerField(read_only=True, allow_null=True)
     name = serializers.CharField(read_only=True)
-    phone_display = serializers.SerializerMethodField()
+    # Fields are bound under their camelCase names, so the method is named explicitly.
+    phone_display = serializers.SerializerMethodField(method_name="get_phone_display")
 
     class Meta:
         model = Lead
@@ -37,8 +52,13 @@ class LeadSerializer(CamelCaseModelSerializer):
         read_only_fields = [f.name for f in Lead._meta.concrete_fields]
 
     def get_phone_display(self, lead: Lead) -> str:
-        return phone_display(lead.phone)
+        return phone_for_display(lead.phone)
+
+
+# Building a ModelSerializer's fields costs milliseconds; the webhook's hot path serialises one
+# lead per call, so it reuses one bound instance (to_representation keeps no state).
+_LEAD_RESOURCE = LeadSerializer()
 
 
 def lead_resource(lead: Lead) -> dict[str, Any]:
-    return LeadSerializer(lead).data
+    return _LEAD_RESOURCE.to_representation(lead)

@@ -172,6 +172,12 @@ def _without_taken_keys(
     return changes
 
 
+def _new_lead_values(incoming: Mapping[str, Any]) -> dict[str, Any]:
+    values = lead_merge(None, incoming)
+    values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
+    return values
+
+
 def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertResult:
     """Store `incoming` (normalised model field values) as a new lead or merge it into a match.
 
@@ -185,6 +191,16 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
     if not keys:
         raise ValidationError({"phone": ["A lead needs a phone or an email."]})
 
+    if not transaction.get_connection().in_atomic_block:
+        # Most deliveries are new leads. Outside a transaction the INSERT commits by itself:
+        # one round trip instead of six. A unique key already taken means a match exists.
+        values = _new_lead_values(incoming)
+        try:
+            lead = Lead.objects.create(tenant_id=tenant_id, **values)
+            return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
+        except IntegrityError:
+            pass
+
     with transaction.atomic():
         for _attempt in range(3):
             candidates = list(
@@ -192,10 +208,7 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
             )
             lead = _match(candidates, incoming)
             if lead is None:
-                values = lead_merge(None, incoming)
-                values["time_zone"] = time_zone_for(
-                    values.get("state", ""), values.get("phone", "")
-                )
+                values = _new_lead_values(incoming)
                 try:
                     with transaction.atomic():
                         lead = Lead.objects.create(tenant_id=tenant_id, **values)

@@ -1,6 +1,8 @@
 """The NextGen webhook body (CONTRACT §4) and its translation into lead fields."""
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -19,6 +21,9 @@ from leads.normalize import (
     parse_price,
 )
 
+# Lead.price holds 10 digits, 2 of them cents; PostgreSQL refuses anything larger with a 500.
+MAX_PRICE = Decimal("99999999.99")
+
 
 class NormalisedField(serializers.Field):
     """A string-or-number field passed through one of the shared normalisers."""
@@ -30,10 +35,11 @@ class NormalisedField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict | list):
+        # The normalisers take text: true/false (or an object) is not a phone, email or state.
+        if isinstance(data, bool | dict | list):
             self.fail("invalid")
         try:
-            return self.normaliser(data if isinstance(data, bool) else str(data))
+            return self.normaliser(str(data))
         except InvalidValue as error:
             raise serializers.ValidationError(str(error)) from None
 
@@ -58,8 +64,9 @@ class BooleanAnswerField(NormalisedField):
         super().__init__(parse_bool, **kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool | int) and not isinstance(data, float):
-            return parse_bool(data)
+        if isinstance(data, bool):
+            return data
+        # 1 and 0 go through as "1" and "0"; any other number is refused like any other word.
         return super().to_internal_value(data)
 
 
@@ -107,7 +114,7 @@ class NextGenLeadSerializer(serializers.Serializer):
     street_address = text(255)
     city = text(100)
     state = NormalisedField(normalize_state)
-    zip_code = NormalisedField(normalize_zip)
+    zip_code = NormalisedField(str.strip)  # checked in validate(), where the state is known
     dob = LenientField(normalize_dob)
     date_of_birth = LenientField(normalize_dob)
     age = whole_number(130)
@@ -136,55 +143,84 @@ class NextGenLeadSerializer(serializers.Serializer):
     sub_id_hash = text(128)
     created_at = serializers.DateTimeField(required=False, allow_null=True)
 
+    def validate_price(self, price: Decimal | None) -> Decimal | None:
+        if price is not None and price > MAX_PRICE:
+            raise serializers.ValidationError(f"Must be at most ${MAX_PRICE:,}.")
+        return price
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("phone") or attrs.get("phone_number") or attrs.get("email")):
             raise serializers.ValidationError(
                 {"phone": ["A lead needs a phone or an email."]}, code="required"
             )
+        try:
+            attrs["zip_code"] = normalize_zip(attrs.get("zip_code") or "", attrs.get("state") or "")
+        except InvalidValue as error:
+            raise serializers.ValidationError({"zip_code": [str(error)]}) from None
         return attrs
 
     def lead_fields(self) -> dict[str, Any]:
         """Return the validated body as lead model fields, for `leads.services.lead_upsert`."""
-        data = self.validated_data
-        state = data.get("state") or ""
-        fields = {
-            "source": LeadSource.NEXTGEN,
-            "nextgen_id": data.get("nextgen_id") or data.get("lead_id") or "",
-            "first_name": data.get("first_name") or "",
-            "last_name": data.get("last_name") or "",
-            "email": data.get("email") or "",
-            "phone": data.get("phone") or data.get("phone_number") or "",
-            "street1": data.get("street_address") or "",
-            "city": data.get("city") or "",
-            "state": state,
-            "zipcode": normalize_zip(data.get("zip_code") or "", state),
-            "dob": data.get("dob") or data.get("date_of_birth"),
-            "gender": data.get("gender") or "",
-            "height": data.get("height") or "",
-            "weight": data.get("weight") or "",
-            "tobacco_user": data.get("tobacco_user"),
-            "pregnant": data.get("pregnant"),
-            "has_prescription": data.get("has_prescription"),
-            "has_medicare_parts_ab": data.get("has_medicare_parts_ab"),
-            "has_medical_condition": data.get("has_medical_condition"),
-            "medical_conditions": data.get("medical_conditions") or "",
-            "household_size": data.get("household_size"),
-            "household_income": data.get("household_income") or "",
-            "campaign_name": data.get("campaign_name") or "",
-            "product": data.get("product") or "",
-            "vendor_name": data.get("vendor_name") or "",
-            "account_name": data.get("account_name") or "",
-            "bid_type": data.get("bid_type") or "",
-            "price": data.get("price"),
-            "call_log_id": data.get("call_log_id") or "",
-            "call_duration": data.get("call_duration"),
-            "source_hash": data.get("source_hash") or "",
-            "sub_id_hash": data.get("sub_id_hash") or "",
-            "vendor_created_at": data.get("created_at"),
-        }
-        extras = {key: value for key, value in self.initial_data.items() if key not in self.fields}
-        if data.get("age") is not None:
-            extras["age"] = data["age"]
-        if extras:
-            fields["vendor_data"] = extras
-        return fields
+        return nextgen_lead_fields(self.validated_data, self.initial_data)
+
+
+def nextgen_lead_fields(data: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate a validated NextGen body into lead model fields; unknown keys go to vendor_data."""
+    state = data.get("state") or ""
+    fields = {
+        "source": LeadSource.NEXTGEN,
+        "nextgen_id": data.get("nextgen_id") or data.get("lead_id") or "",
+        "first_name": data.get("first_name") or "",
+        "last_name": data.get("last_name") or "",
+        "email": data.get("email") or "",
+        "phone": data.get("phone") or data.get("phone_number") or "",
+        "street1": data.get("street_address") or "",
+        "city": data.get("city") or "",
+        "state": state,
+        "zipcode": data.get("zip_code") or "",
+        "dob": data.get("dob") or data.get("date_of_birth"),
+        "gender": data.get("gender") or "",
+        "height": data.get("height") or "",
+        "weight": data.get("weight") or "",
+        "tobacco_user": data.get("tobacco_user"),
+        "pregnant": data.get("pregnant"),
+        "has_prescription": data.get("has_prescription"),
+        "has_medicare_parts_ab": data.get("has_medicare_parts_ab"),
+        "has_medical_condition": data.get("has_medical_condition"),
+        "medical_conditions": data.get("medical_conditions") or "",
+        "household_size": data.get("household_size"),
+        "household_income": data.get("household_income") or "",
+        "campaign_name": data.get("campaign_name") or "",
+        "product": data.get("product") or "",
+        "vendor_name": data.get("vendor_name") or "",
+        "account_name": data.get("account_name") or "",
+        "bid_type": data.get("bid_type") or "",
+        "price": data.get("price"),
+        "call_log_id": data.get("call_log_id") or "",
+        "call_duration": data.get("call_duration"),
+        "source_hash": data.get("source_hash") or "",
+        "sub_id_hash": data.get("sub_id_hash") or "",
+        "vendor_created_at": data.get("created_at"),
+    }
+    extras = {key: value for key, value in payload.items() if key not in NEXTGEN_FIELD_NAMES}
+    if data.get("age") is not None:
+        extras["age"] = data["age"]
+    if extras:
+        fields["vendor_data"] = extras
+    return fields
+
+
+NEXTGEN_FIELD_NAMES = frozenset(NextGenLeadSerializer().fields)
+_validators = threading.local()
+
+
+def nextgen_payload_validate(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a webhook body and return it as lead fields, or raise ValidationError.
+
+    Same rules as `NextGenLeadSerializer(data=…).is_valid()`, minus the cost of building the
+    serializer's ~40 fields for every call: each thread keeps one instance.
+    """
+    serializer = getattr(_validators, "serializer", None)
+    if serializer is None:
+        serializer = _validators.serializer = NextGenLeadSerializer()
+    return nextgen_lead_fields(serializer.run_validation(payload), payload)

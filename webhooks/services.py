@@ -88,9 +88,9 @@ def nextgen_lead_receive(*, delivery: NextGenDelivery) -> NextGenDelivery:
     """Store the delivered lead (or merge it into its match) and, once committed, push it to
     the tenant's screens as `new_lead_notification` (or `lead_updated` for a queued stub that
     turned out to be a known lead)."""
-    with transaction.atomic():
-        delivery.result = lead_upsert(tenant_id=delivery.tenant_id, incoming=delivery.fields)
-        transaction.on_commit(lambda: _announce(delivery))
+    delivery.result = lead_upsert(tenant_id=delivery.tenant_id, incoming=delivery.fields)
+    # Runs at once when the upsert committed by itself, or when the caller's transaction commits.
+    transaction.on_commit(lambda: _announce(delivery))
     return delivery
 
 

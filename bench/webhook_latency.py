@@ -1,0 +1,335 @@
+"""Webhook-to-screen latency of a running Crokodial stack, at fixed post rates.
+
+Starts nothing itself: point it at a stack (the Procfile's processes on PostgreSQL + Redis) that
+shares DATABASE_URL with this script. It creates two bench agents with NextGen credentials, logs
+both in, opens one WebSocket per agent, then sends an open-loop (fixed-rate, not waiting for
+answers) stream of unique leads at each rate, alternating between the two agents, and reports per
+rate: sent, acknowledged, stored (counted in the database), delivered to the right socket, and
+latency percentiles from POST sent to event received, and to the acknowledgement.
+
+    DATABASE_URL=postgres://… python bench/webhook_latency.py --url http://127.0.0.1:8000 \
+        --rates 50,100,200,400 --seconds 60 [--fast-path] [--json results.json]
+
+With --fast-path the stack must run with USE_FAST_PATH=1; the bench then also times the
+`lead_stub` event and the persisted event that replaces it.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-not-secret"
+MAX_CONNECTIONS = 256
+SETTLE_SECONDS = 10
+
+
+@dataclass
+class Sample:
+    sent_at: float
+    tenant: int
+    acked_at: float | None = None
+    status: int = 0
+    event_at: float | None = None
+    stub_at: float | None = None
+
+
+@dataclass
+class RateRun:
+    rate: int
+    samples: dict[str, Sample] = field(default_factory=dict)
+    wrong_tenant_events: int = 0
+    duplicate_events: int = 0
+
+
+def manage(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def bench_agent(username: str) -> tuple[str, str]:
+    """Create (once) a bench agent and give it fresh NextGen credentials."""
+    try:
+        manage("create_agent", username, "--password", PASSWORD)
+    except subprocess.CalledProcessError as error:
+        if "already exists" not in error.stderr:
+            raise
+    credentials = json.loads(manage("nextgen_credentials", username, "--rotate", "--json"))
+    return credentials["sid"], credentials["apikey"]
+
+
+class RawHttpClient:
+    """A tiny keep-alive HTTP/1.1 client: the load generator must cost far less than the server."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.open_connections = 0
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.idle:
+            return self.idle.pop()
+        self.open_connections += 1
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def request(
+        self, method: str, path: str, headers: dict, body: bytes
+    ) -> tuple[int, bytes]:
+        reader, writer = await self._connection()
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        try:
+            status_line = await reader.readline()
+            status = int(status_line.split()[1])
+            length, close = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "connection" and "close" in value.lower():
+                    close = True
+            payload = await reader.readexactly(length)
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            writer.close()
+            self.open_connections -= 1
+            return 0, b""
+        if close:
+            writer.close()
+            self.open_connections -= 1
+        else:
+            self.idle.append((reader, writer))
+        return status, payload
+
+
+async def login_cookie(base_url: str, username: str) -> str:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, follow_redirects=False) as client:
+        page = await client.get("/accounts/login/")
+        token = page.cookies["csrftoken"]
+        answer = await client.post(
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{base_url}/accounts/login/"},
+        )
+        if answer.status_code != 302:
+            raise SystemExit(f"bench login for {username} failed: {answer.status_code}")
+        return f"sessionid={answer.cookies['sessionid']}; csrftoken={token}"
+
+
+def lead_body(tenant: int, number: int, run_id: str) -> bytes:
+    return json.dumps(
+        {
+            "lead_id": f"BENCH-{run_id}-{number}",
+            "first_name": "Bench",
+            "last_name": f"Lead {number}",
+            "email": f"bench.{run_id}.{number}@example.com",
+            "phone": f"+1 210 {200 + number // 10000 % 700:03d} {number % 10000:04d}",
+            "state": "TX",
+            "zip_code": "78201",
+            "dob": "03/15/1980",
+            "gender": "female",
+            "height": "65",
+            "product": "data",
+            "price": "45.00",
+            "campaign_name": "Bench",
+        }
+    ).encode()
+
+
+async def listen(ws, tenant: int, runs: list[RateRun], fast_path: bool) -> None:
+    async for message in ws:
+        event = json.loads(message)
+        now = time.perf_counter()
+        trace_id = event.get("traceId")
+        run = runs[-1] if runs else None
+        sample = run.samples.get(trace_id) if run else None
+        if sample is None:
+            continue
+        if sample.tenant != tenant:
+            run.wrong_tenant_events += 1
+            continue
+        if event["type"] == "lead_stub":
+            sample.stub_at = sample.stub_at or now
+        elif event["type"] in ("new_lead_notification", "lead_updated"):
+            if sample.event_at is not None:
+                run.duplicate_events += 1
+            else:
+                sample.event_at = now
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1] * 1000, 1)}
+
+
+def _leads():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crokodial.settings")
+    django.setup()
+    from leads.models import Lead
+
+    return Lead.objects
+
+
+def stored_count(run_id: str) -> int:
+    from django.db import connection
+
+    count = _leads().filter(nextgen_id__startswith=f"BENCH-{run_id}-").count()
+    connection.close()
+    return count
+
+
+def forget_bench_leads() -> None:
+    """Start each rate from an empty desk, so phone numbers may repeat between rates."""
+    from django.db import connection
+
+    _leads().filter(tenant__username__startswith="bench_agent_").delete()
+    connection.close()
+
+
+async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
+    await asyncio.to_thread(forget_bench_leads)
+    run = RateRun(rate=rate)
+    runs.append(run)
+    run_id = uuid.uuid4().hex[:8]
+    total = rate * seconds
+    interval = 1 / rate
+    pending: set[asyncio.Task] = set()
+
+    async def post(number: int) -> None:
+        tenant = number % 2
+        sid, api_key = credentials[tenant]
+        trace_id = f"{run_id}-{number}"
+        sample = Sample(sent_at=time.perf_counter(), tenant=tenant)
+        run.samples[trace_id] = sample
+        status, _ = await client.request(
+            "POST",
+            "/api/webhooks/nextgen",
+            {
+                "Content-Type": "application/json",
+                "sid": sid,
+                "apikey": api_key,
+                "X-Request-ID": trace_id,
+            },
+            lead_body(tenant, number, run_id),
+        )
+        sample.status, sample.acked_at = status, time.perf_counter()
+
+    started = time.perf_counter()
+    for number in range(total):
+        # Open loop: each post leaves at its scheduled time, answered or not.
+        delay = started + number * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(post(number))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    send_seconds = time.perf_counter() - started
+    deadline = time.perf_counter() + SETTLE_SECONDS
+    while time.perf_counter() < deadline:
+        if not pending and all(s.event_at for s in run.samples.values() if s.status // 100 == 2):
+            break
+        await asyncio.sleep(0.05)
+    for task in list(pending):
+        task.cancel()
+
+    samples = list(run.samples.values())
+    acked = [s for s in samples if s.status // 100 == 2]
+    delivered = [s for s in acked if s.event_at]
+    result = {
+        "rate": rate,
+        "seconds": seconds,
+        "achieved_rate": round(total / send_seconds, 1),
+        "sent": total,
+        "acknowledged": len(acked),
+        "errors": sum(1 for s in samples if s.status // 100 != 2),
+        "stored": await asyncio.to_thread(stored_count, run_id),
+        "delivered": len(delivered),
+        "wrong_tenant_events": run.wrong_tenant_events,
+        "duplicate_events": run.duplicate_events,
+        "connections": client.open_connections,
+        "ack_ms": percentiles([s.acked_at - s.sent_at for s in acked]),
+        "event_ms": percentiles([s.event_at - s.sent_at for s in delivered]),
+    }
+    if fast_path:
+        stubs = [s for s in acked if s.stub_at]
+        result["stubs"] = len(stubs)
+        result["stub_ms"] = percentiles([s.stub_at - s.sent_at for s in stubs])
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--rates", default="50,100,200,400")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--fast-path", action="store_true")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    credentials = [bench_agent("bench_agent_a"), bench_agent("bench_agent_b")]
+    cookies = [
+        await login_cookie(args.url, "bench_agent_a"),
+        await login_cookie(args.url, "bench_agent_b"),
+    ]
+    ws_url = args.url.replace("http", "ws", 1) + "/ws/leads/"
+    runs: list[RateRun] = []
+    results = []
+    async with (
+        connect(ws_url, additional_headers={"Cookie": cookies[0]}, origin=args.url) as ws_a,
+        connect(ws_url, additional_headers={"Cookie": cookies[1]}, origin=args.url) as ws_b,
+    ):
+        listeners = [
+            asyncio.create_task(listen(ws_a, 0, runs, args.fast_path)),
+            asyncio.create_task(listen(ws_b, 1, runs, args.fast_path)),
+        ]
+        client = RawHttpClient(args.url)
+        for rate in (int(r) for r in args.rates.split(",")):
+            result = await run_rate(client, rate, args.seconds, credentials, runs, args.fast_path)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        for listener in listeners:
+            listener.cancel()
+
+    print()
+    print("| rate/s | sent | acked | stored | delivered | ack p50/p95/p99 | event p50/p95/p99/max")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        ack = " / ".join(str(r["ack_ms"][k]) for k in ("p50", "p95", "p99"))
+        event = " / ".join(str(r["event_ms"][k]) for k in ("p50", "p95", "p99", "max"))
+        counts = " | ".join(str(r[k]) for k in ("sent", "acknowledged", "stored", "delivered"))
+        print(f"| {r['rate']} | {counts} | {ack} | {event} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    asyncio.run(main())

@@ -1,0 +1,85 @@
+"""The vendor's door, answered before Django's request handler.
+
+NextGen's webhook needs none of the session, CSRF, auth or message middleware, and at hundreds
+of posts a second each of them costs a thread hop. This ASGI app answers the webhook path itself
+and passes every other request to Django. The work runs on a small pool of threads that keep
+their database connections (see README, "Real-time intake"), and the answer comes from
+`webhooks.intake.nextgen_webhook_answer`, exactly as through the DRF view.
+"""
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from webhooks.intake import MAX_BODY_BYTES, WebhookAnswer, nextgen_webhook_answer
+
+WEBHOOK_PATH = re.compile(r"/api/webhooks/nextgen/?")
+
+ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
+
+
+def _answer_in_thread(headers: dict[str, str], body: bytes, received_at: float) -> WebhookAnswer:
+    # This thread keeps its connection between calls; drop it only once it has failed.
+    if connection.connection is not None and connection.errors_occurred:
+        if not connection.is_usable():
+            connection.close()
+        connection.errors_occurred = False
+    return nextgen_webhook_answer(headers=headers, body=body, received_at=received_at)
+
+
+answer_in_thread = sync_to_async(_answer_in_thread, thread_sensitive=False)
+
+
+async def _read_body(receive: Callable) -> bytes | None:
+    """Return the body, or None once it passes the limit (the rest is not kept)."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _send_json(send: Callable, status: int, body: dict[str, Any], headers: dict) -> None:
+    payload = json.dumps(body).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *((name.lower().encode(), str(value).encode()) for name, value in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def with_vendor_webhook(django_app: ASGIApp) -> ASGIApp:
+    async def app(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or not WEBHOOK_PATH.fullmatch(scope["path"]):
+            return await django_app(scope, receive, send)
+        received_at = time.perf_counter()
+        if scope["method"] != "POST":
+            return await _send_json(
+                send, HTTPStatus.METHOD_NOT_ALLOWED, {"error": "Use POST."}, {"Allow": "POST"}
+            )
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
+        body = await _read_body(receive)
+        # An oversized body is still judged by the pipeline, which answers 413.
+        body = b"x" * (MAX_BODY_BYTES + 1) if body is None else body
+        answer = await answer_in_thread(headers, body, received_at)
+        await _send_json(send, answer.status, answer.body, answer.headers)
+
+    return app
