@@ -205,6 +205,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task whose worker died is handed out again after this many seconds (kombu's Redis
+    # transport default is an hour); the idempotent upsert makes the second run harmless.
+    "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 60),
+    # The fast path answers 503 quickly rather than hang when Redis is gone.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_WORKER_DISABLE_RATE_LIMITS = True
 
 # --- Auth -----------------------------------------------------------------------------------
 
@@ -269,7 +278,7 @@ STORAGES = {
 # CSV imports: the largest file accepted (refused with 413 while it streams in) and the rows
 # merged and written per database round.
 IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
-IMPORT_BATCH_SIZE = _env_int("IMPORT_BATCH_SIZE", 2000)
+IMPORT_BATCH_SIZE = _env_int("IMPORT_BATCH_SIZE", 5000)
 FILE_UPLOAD_HANDLERS = [
     "imports.upload.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -15,22 +15,30 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.http import QueryDict
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 from rest_framework.exceptions import ValidationError
 
 from leads.errors import first_message
+from leads.events import send_to_tenant
 from webhooks import metrics
 from webhooks.serializers import nextgen_payload_validate
 from webhooks.services import (
     NextGenDelivery,
     elapsed_ms,
     nextgen_credential_tenant,
+    nextgen_credential_tenant_cached,
     nextgen_lead_receive,
+    nextgen_stub_event,
 )
+from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 5
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -42,9 +50,12 @@ class WebhookAnswer:
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, error: str, fields: dict | None = None) -> None:
+    def __init__(
+        self, status: int, error: str, fields: dict | None = None, headers: dict | None = None
+    ) -> None:
         super().__init__(error)
         self.status, self.error, self.fields = status, error, fields
+        self.headers = headers or {}
 
 
 def trace_id_for(headers: Mapping[str, str]) -> str:
@@ -74,9 +85,12 @@ def nextgen_webhook_answer(
         declared = headers.get("content-length", "")
         if len(body) > MAX_BODY_BYTES or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
             raise Rejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is over 1024 KB.")
-        tenant_id = nextgen_credential_tenant(
-            sid=headers.get("sid", ""), api_key=headers.get("apikey", "")
+        authenticate = (
+            nextgen_credential_tenant_cached
+            if settings.USE_FAST_PATH
+            else nextgen_credential_tenant
         )
+        tenant_id = authenticate(sid=headers.get("sid", ""), api_key=headers.get("apikey", ""))
         if tenant_id is None:
             raise Rejected(HTTPStatus.UNAUTHORIZED, "Missing or invalid sid/apikey headers.")
         payload = _payload(body, headers.get("content-type", ""))
@@ -87,39 +101,71 @@ def nextgen_webhook_answer(
         except ValidationError as error:
             message = first_message(error.detail)
             raise Rejected(HTTPStatus.BAD_REQUEST, message, error.detail) from None
-        delivery = nextgen_lead_receive(
-            delivery=NextGenDelivery(
-                tenant_id=tenant_id,
-                fields=fields,
-                trace_id=trace_id,
-                received_at=received_at,
-            )
-        )
-        # Inside an outer transaction the event waits for that commit; answer with time so far.
-        process_ms = delivery.process_ms or elapsed_ms(received_at)
-        is_new = delivery.result.is_new
-        answer = WebhookAnswer(
-            status=HTTPStatus.CREATED if is_new else HTTPStatus.OK,
-            body={
-                "success": True,
-                "leadId": delivery.result.lead.pk,
-                "isNew": is_new,
-                "processMs": process_ms,
-                "traceId": trace_id,
-            },
-        )
-        outcome = "created" if is_new else "updated"
+        if settings.USE_FAST_PATH:
+            answer, outcome = _queue(tenant_id, payload, fields, trace_id), "queued"
+        else:
+            answer = _store(tenant_id, fields, trace_id, received_at)
+            outcome = "created" if answer.body["isNew"] else "updated"
     except Rejected as rejection:
         body_out: dict[str, Any] = {"success": False, "error": rejection.error}
         if rejection.fields:
             body_out["fields"] = rejection.fields
         body_out["traceId"] = trace_id
-        answer = WebhookAnswer(status=rejection.status, body=body_out)
+        answer = WebhookAnswer(status=rejection.status, body=body_out, headers=rejection.headers)
         if rejection.status == HTTPStatus.UNAUTHORIZED:
             answer.headers["WWW-Authenticate"] = 'ApiKey header="apikey"'
         outcome = "rejected"
-        process_ms = elapsed_ms(received_at)
+    process_ms = answer.body.get("processMs") or elapsed_ms(received_at)
+    return _finish(answer, trace_id, tenant_id, outcome, process_ms)
 
+
+def _store(
+    tenant_id: int, fields: dict[str, Any], trace_id: str, received_at: float
+) -> WebhookAnswer:
+    """Default path: upsert now; the answer follows the commit."""
+    delivery = nextgen_lead_receive(
+        delivery=NextGenDelivery(
+            tenant_id=tenant_id, fields=fields, trace_id=trace_id, received_at=received_at
+        )
+    )
+    is_new = delivery.result.is_new
+    return WebhookAnswer(
+        status=HTTPStatus.CREATED if is_new else HTTPStatus.OK,
+        body={
+            "success": True,
+            "leadId": delivery.result.lead.pk,
+            "isNew": is_new,
+            # Inside an outer transaction the event waits for that commit: time so far.
+            "processMs": delivery.process_ms or elapsed_ms(received_at),
+            "traceId": trace_id,
+        },
+    )
+
+
+def _queue(tenant_id: int, payload: Any, fields: dict[str, Any], trace_id: str) -> WebhookAnswer:
+    """Fast path: hand the lead to the worker, show its stub, answer 202 — or 503 if no queue."""
+    stub_id = uuid.uuid4().hex
+    body = payload.dict() if isinstance(payload, QueryDict) else payload
+    try:
+        nextgen_lead_persist.apply_async(
+            args=[tenant_id, body, trace_id, stub_id, time.time()], retry=False
+        )
+    except (KombuError, OSError, RedisError):
+        logger.exception("nextgen_delivery trace_id=%s could not be queued", trace_id)
+        raise Rejected(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "The lead queue is unavailable; nothing was stored. Retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
+    send_to_tenant(tenant_id, nextgen_stub_event(stub_id=stub_id, fields=fields, trace_id=trace_id))
+    return WebhookAnswer(
+        status=HTTPStatus.ACCEPTED, body={"success": True, "queued": True, "traceId": trace_id}
+    )
+
+
+def _finish(
+    answer: WebhookAnswer, trace_id: str, tenant_id: int | None, outcome: str, process_ms: float
+) -> WebhookAnswer:
     answer.headers["X-Process-Time"] = str(process_ms)
     answer.headers["X-Request-ID"] = trace_id
     metrics.DELIVERIES.labels(outcome).inc()

@@ -40,6 +40,7 @@ def nextgen_credential_issue(
             if not rotate:
                 raise CredentialExists(f"{tenant} already has NextGen credentials")
             active.update(is_active=False, rotated_at=timezone.now())
+            _credential_cache.clear()
         api_key = api_key or secrets.token_urlsafe(32)
         credential = NextGenCredential.objects.create(
             tenant=tenant,
@@ -108,3 +109,42 @@ def _announce(delivery: NextGenDelivery) -> None:
         event["type"] = "lead_updated"
     send_to_tenant(delivery.tenant_id, event)
     metrics.BROADCAST_SECONDS.observe(time.perf_counter() - delivery.received_at)
+
+
+# --- Fast path (USE_FAST_PATH=1) -----------------------------------------------------------
+
+CREDENTIAL_CACHE_SECONDS = 2.0
+_credential_cache: dict[tuple[str, str], tuple[int | None, float]] = {}
+
+
+def nextgen_credential_tenant_cached(*, sid: str, api_key: str) -> int | None:
+    """`nextgen_credential_tenant`, remembered for a couple of seconds per process.
+
+    A rotated or deactivated pair stops working within CREDENTIAL_CACHE_SECONDS everywhere, and
+    at once in the process that rotated it.
+    """
+    key = (sid, api_key_hash(api_key))
+    now = time.monotonic()
+    cached = _credential_cache.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    tenant_id = nextgen_credential_tenant(sid=sid, api_key=api_key)
+    if len(_credential_cache) > 10_000:
+        _credential_cache.clear()
+    _credential_cache[key] = (tenant_id, now + CREDENTIAL_CACHE_SECONDS)
+    return tenant_id
+
+
+def nextgen_stub_event(*, stub_id: str, fields: dict[str, Any], trace_id: str) -> dict[str, Any]:
+    name = f"{fields.get('first_name', '')} {fields.get('last_name', '')}".strip()
+    return {
+        "type": "lead_stub",
+        "stubId": stub_id,
+        "lead": {
+            "name": name,
+            "phone": fields.get("phone", ""),
+            "source": fields["source"],
+            "nextgenId": fields.get("nextgen_id", ""),
+        },
+        "traceId": trace_id,
+    }

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 
 from leads.models import Lead, LeadSource
 from leads.normalize import normalize_phone, time_zone_for
@@ -16,8 +17,22 @@ DEMO_AGENTS = (
 )
 DEMO_NEXTGEN = {"agent": ("demo-agent-sid", "demo-agent-apikey")}
 DEMO_LEADS = (
-    ("Maria", "Hernandez", "(210) 461-1180", "maria.hernandez@example.com", "TX", LeadSource.NEXTGEN),
-    ("James", "Anderson", "516.200.0003", "james.anderson@example.com", "NY", LeadSource.MARKETPLACE),
+    (
+        "Rosa",
+        "Delgado",
+        "(210) 461-2290",
+        "rosa.delgado@example.com",
+        "TX",
+        LeadSource.NEXTGEN,
+    ),
+    (
+        "James",
+        "Anderson",
+        "516.200.0003",
+        "james.anderson@example.com",
+        "NY",
+        LeadSource.MARKETPLACE,
+    ),
     ("Renee", "Johnson", "214-200-0004", "renee.johnson@example.com", "TX", LeadSource.NEXTGEN),
     ("William", "Lee", "(973) 200-0005", "william.lee@example.com", "NJ", LeadSource.CSV_IMPORT),
     ("Linda", "Martin", "(617) 200-0010", "linda.martin@example.com", "MA", LeadSource.MARKETPLACE),
@@ -37,24 +52,33 @@ class Command(BaseCommand):
         agent = users.get(username="agent")
         for username, (sid, api_key) in DEMO_NEXTGEN.items():
             tenant = users.get(username=username)
-            if not NextGenCredential.objects.filter(tenant=tenant, is_active=True).exists():
+            # A demo pair that was rotated or switched off stays so: its sid is never reissued.
+            issued = NextGenCredential.objects.filter(Q(tenant=tenant, is_active=True) | Q(sid=sid))
+            if not issued.exists():
                 nextgen_credential_issue(tenant=tenant, sid=sid, api_key=api_key)
         for first, last, phone, email, state, source in DEMO_LEADS:
             e164 = normalize_phone(phone)
-            Lead.objects.get_or_create(
+            # The agent may have edited a demo lead's phone or email; either still marks it seeded.
+            if Lead.objects.filter(Q(phone=e164) | Q(email=email), tenant=agent).exists():
+                continue
+            Lead.objects.create(
                 tenant=agent,
+                first_name=first,
+                last_name=last,
                 phone=e164,
-                defaults={
-                    "first_name": first,
-                    "last_name": last,
-                    "email": email,
-                    "state": state,
-                    "source": source,
-                    "time_zone": time_zone_for(state, e164),
-                },
+                email=email,
+                state=state,
+                source=source,
+                time_zone=time_zone_for(state, e164),
             )
         self.stdout.write("Demo logins (embedded default only):")
         for username, password, is_admin in DEMO_AGENTS:
             self.stdout.write(f"  {username} / {password}{'  (admin)' if is_admin else ''}")
         for username, (sid, api_key) in DEMO_NEXTGEN.items():
-            self.stdout.write(f"  NextGen webhook for {username}: sid={sid} apikey={api_key}")
+            if NextGenCredential.objects.filter(sid=sid, is_active=True).exists():
+                self.stdout.write(f"  NextGen webhook for {username}: sid={sid} apikey={api_key}")
+            else:
+                self.stdout.write(
+                    f"  NextGen webhook for {username}: the demo pair was replaced; "
+                    f"run `manage.py nextgen_credentials {username} --rotate` for a new one"
+                )
