@@ -1,44 +1,51 @@
 """Project-level endpoints that belong to no single app: health, metrics and API tokens."""
 
 import hmac
+import logging
 
+import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.authtoken.models import Token
+
+logger = logging.getLogger(__name__)
 
 
 def _database_check() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return "ok"
-    except Exception:
+    except Exception as error:
+        logger.warning("health check: database unreachable: %s", error)
         return "error"
+    return "ok"
 
 
 def _channel_layer_check() -> str:
-    layer = get_channel_layer()
-    if layer is None:
+    if get_channel_layer() is None:
         return "disabled"
     if not settings.REDIS_URL:
         return "ok"
     try:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
-        return "ok"
-    except Exception:
+        with redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        ) as client:
+            client.ping()
+    except redis.RedisError as error:
+        logger.warning("health check: Redis unreachable: %s", error)
         return "error"
+    return "ok"
 
 
 class HealthApi(APIView):
@@ -104,6 +111,13 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         authorization.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()
     )
     if not token_ok and not (request.user.is_authenticated and request.user.is_staff):
-        return HttpResponse("Metrics need staff login or the metrics bearer token.\n", status=401,
-                            content_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(
+            "Metrics need staff login or the metrics bearer token.\n",
+            status=401,
+            content_type="text/plain",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    # Negotiate like prometheus_client's own exporter: the classic text format (0.0.4) that every
+    # scraper reads, unless the scraper asks for OpenMetrics or text 1.0.0.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(REGISTRY), content_type=content_type)

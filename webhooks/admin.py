@@ -13,5 +13,12 @@ class NextGenCredentialAdmin(admin.ModelAdmin):
     fields = ["tenant", "sid", "is_active", "created_at", "rotated_at"]
     readonly_fields = ["tenant", "sid", "created_at", "rotated_at"]
 
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # A retired pair stays retired: turning it back on would revive a key its owner replaced,
+        # and would break the one-active-pair-per-tenant constraint.
+        if obj is not None and not obj.is_active:
+            return [*self.readonly_fields, "is_active"]
+        return self.readonly_fields
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
