@@ -156,7 +156,7 @@ if _database_url is None:
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(_database_url.geturl())}
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"].strip())}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request may run in a different thread: persistent per-thread connections
     # exhaust PostgreSQL, so connections come from Django's psycopg pool instead.
@@ -165,7 +165,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "pool": {
             "min_size": _env_int("DATABASE_POOL_MIN_SIZE", 2),
             "max_size": _env_int("DATABASE_POOL_MAX_SIZE", 10),
-            "timeout": 10,
+            # Seconds a request waits for a connection; also how long /api/health takes to
+            # report an unreachable database.
+            "timeout": _env_int("DATABASE_POOL_TIMEOUT", 5),
         },
     }
 else:
@@ -255,6 +257,10 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["crokodial.api.drop_trailing_slash_duplicates"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "ImportStatusEnum": "imports.models.ImportStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

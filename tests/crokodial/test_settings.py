@@ -83,3 +83,19 @@ def test_bad_debug_flag_is_refused():
 
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be 1 or 0" in result.stderr
+
+
+def test_absolute_sqlite_path_is_kept(tmp_path):
+    database = tmp_path / "nested" / "db.sqlite3"
+    database.parent.mkdir()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**BASE_ENV, "DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert database.exists()
