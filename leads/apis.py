@@ -2,6 +2,7 @@ import math
 from typing import Any
 
 from django.http import QueryDict, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -51,7 +52,7 @@ class LeadFilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     states = CommaListField(child=serializers.CharField(), required=False)
     dispositions = CommaListField(child=serializers.CharField(max_length=50), required=False)
-    sources = CommaListField(child=serializers.ChoiceField(LeadSource.values), required=False)
+    sources = CommaListField(child=serializers.CharField(), required=False)
     sortBy = serializers.ChoiceField(list(SORT_FIELDS), required=False, default="createdAt")
     sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
 
@@ -62,6 +63,14 @@ class LeadFilterSerializer(serializers.Serializer):
             return [normalize_state(state) for state in states]
         except InvalidValue as error:
             raise ValidationError(str(error)) from None
+
+    def validate_sources(self, sources: list[str]) -> list[str]:
+        source_by_key = {source.casefold(): source for source in LeadSource.values}
+        unknown = [source for source in sources if source.casefold() not in source_by_key]
+        if unknown:
+            accepted = ", ".join(LeadSource.values)
+            raise ValidationError(f"Unknown source {unknown[0]!r}; accepted: {accepted}.")
+        return [source_by_key[source.casefold()] for source in sources]
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         unknown = sorted(set(data) - set(self.allowed_params))
@@ -114,6 +123,7 @@ ERROR_SCHEMA = inline_serializer(
 
 class LeadListApi(APIView):
     @extend_schema(
+        operation_id="leads_list",
         parameters=[
             *FILTER_PARAMETERS,
             OpenApiParameter("page", int, default=1),
@@ -177,6 +187,9 @@ class LeadDetailApi(APIView):
                 "zipcode",
                 "dob",
             ]
+            # People type more than is stored: "+1 (210) 461-1180 ext. 5", "New Hampshire".
+            # The normalisers below bring the value back within the column.
+            extra_kwargs = {"phone": {"max_length": 40}, "state": {"max_length": 40}}
 
         def to_internal_value(self, data: Any) -> dict[str, Any]:
             if not isinstance(data, dict):
@@ -208,7 +221,8 @@ class LeadDetailApi(APIView):
             return self._normalised(normalize_zip, value)
 
         def validate_disposition(self, value: str) -> str:
-            if value and not disposition_list(tenant=self.instance.tenant).filter(name=value).exists():
+            known = disposition_list(tenant=self.instance.tenant)
+            if value and not known.filter(name=value).exists():
                 raise ValidationError(f"Unknown disposition {value!r}.")
             return value
 
@@ -229,6 +243,11 @@ class LeadDetailApi(APIView):
 
 
 class LeadExportApi(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The CSV is not rendered by DRF, so a client asking for text/csv must not get a 406;
+        # errors are answered in JSON whatever it accepts.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         parameters=FILTER_PARAMETERS,
         responses={
@@ -240,6 +259,11 @@ class LeadExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         params = _filters_from(request, LeadFilterSerializer)
         leads = lead_list(tenant=request.user, filters=params.filters())
-        response = StreamingHttpResponse(exports.csv_chunks(leads), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(leads)}"'
+        response = StreamingHttpResponse(
+            exports.csv_chunks(leads), content_type="text/csv; charset=utf-8"
+        )
+        # RFC 6266: a quoted ASCII name, or filename*=utf-8'' when a disposition has accents.
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=exports.export_filename(leads)
+        )
         return response

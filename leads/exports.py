@@ -37,6 +37,14 @@ EXPORT_COLUMNS = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SOURCE_ABBREVIATIONS = {LeadSource.NEXTGEN: "NG", LeadSource.MARKETPLACE: "MP"}
 ROWS_PER_CHUNK = 500
+# Path separators become dashes; quotes and control characters, which no file name holds, go.
+FILENAME_REPLACEMENTS = {
+    ord("/"): "-",
+    ord("\\"): "-",
+    ord('"'): None,
+    **{code: None for code in range(32)},
+    0x7F: None,
+}
 
 
 def neutralise(value: object) -> str:
@@ -51,7 +59,7 @@ def export_filename(leads: QuerySet[Lead]) -> str:
     disposition = (dispositions[0] or NO_DISPOSITION) if len(dispositions) == 1 else "Multiple"
     source = SOURCE_ABBREVIATIONS.get(sources[0], "Mixed") if len(sources) == 1 else "Mixed"
     # A disposition name may hold a slash ("Unhealthy/Referred"); it must not become a path.
-    disposition = disposition.replace("/", "-").replace('"', "")
+    disposition = disposition.translate(FILENAME_REPLACEMENTS)
     return f"CrokodialCSV ({disposition}, {source}).csv"
 
 

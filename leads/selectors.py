@@ -1,25 +1,33 @@
 """Reads of tenant data. Every function takes the tenant; none can see across tenants."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 
-from leads.models import Disposition, Lead
+from leads.models import Disposition, Lead, LeadStatus
 
 NO_DISPOSITION = "No Disposition"
 
-SORT_FIELDS: dict[str, tuple[str, ...]] = {
-    "createdAt": ("created_at",),
-    "name": ("first_name", "last_name"),
-    "email": ("email",),
-    "phone": ("phone",),
-    "state": ("state",),
-    "disposition": ("disposition",),
-    "timeZone": ("time_zone",),
+# Text sorts ignore case, as people read lists: "alice" comes before "Bob" whatever the collation.
+SORT_FIELDS: dict[str, tuple[F | Lower, ...]] = {
+    "createdAt": (F("created_at"),),
+    "name": (Lower("first_name"), Lower("last_name")),
+    "email": (Lower("email"),),
+    "phone": (F("phone"),),
+    "state": (F("state"),),
+    "disposition": (Lower("disposition"),),
+    "timeZone": (F("time_zone"),),
 }
+# Only digits and the punctuation people write phones with: "+1 (210) 461-1180".
+PHONE_SEARCH = re.compile(r"\+?[0-9 ().\-]+")
+MIN_PHONE_SEARCH_DIGITS = 3
 
 
 @dataclass(frozen=True)
@@ -32,16 +40,25 @@ class LeadFilters:
     sort_direction: str = "desc"
 
 
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch in "0123456789")
+
+
 def _search_q(search: str) -> Q:
+    """Match every word against name, email or phone digits; a whole phone number matches too."""
     condition = Q()
     for word in search.split():
         matches = (
             Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
         )
-        digits = "".join(ch for ch in word if ch.isdigit())
-        if len(digits) >= 3:
+        digits = _digits(word)
+        if len(digits) >= MIN_PHONE_SEARCH_DIGITS:
             matches |= Q(phone__contains=digits)
         condition &= matches
+    text = search.strip()
+    # A number typed with spaces ("+1 210 461 1180") has words too short to match on their own.
+    if PHONE_SEARCH.fullmatch(text) and len(_digits(text)) >= MIN_PHONE_SEARCH_DIGITS:
+        condition |= Q(phone__contains=_digits(text))
     return condition
 
 
@@ -60,9 +77,10 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(condition)
     if filters.sources:
         leads = leads.filter(source__in=filters.sources)
-    prefix = "-" if filters.sort_direction == "desc" else ""
-    order = [prefix + column for column in SORT_FIELDS[filters.sort_by]]
-    return leads.order_by(*order, prefix + "id")
+    columns = (*SORT_FIELDS[filters.sort_by], F("id"))
+    if filters.sort_direction == "desc":
+        return leads.order_by(*(column.desc() for column in columns))
+    return leads.order_by(*(column.asc() for column in columns))
 
 
 def lead_get(*, tenant: AbstractBaseUser, lead_id: int) -> Lead:
@@ -78,3 +96,49 @@ def disposition_list(*, tenant: AbstractBaseUser) -> QuerySet[Disposition]:
     return Disposition.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant)).order_by(
         "order", "name"
     )
+
+
+# --- The desk page: who may be called now, who is waiting -------------------------------------
+
+CALLING_HOURS = (time(8, 0), time(21, 0))  # local time of the lead: from 8:00, until 21:00
+
+
+def time_zone_is_callable(time_zone: str, now: datetime) -> bool | None:
+    """True when it is calling hours in `time_zone` at `now`; None when the zone is unknown."""
+    try:
+        local = now.astimezone(ZoneInfo(time_zone)).time() if time_zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    if local is None:
+        return None
+    start, end = CALLING_HOURS
+    return start <= local < end
+
+
+def lead_list_callable_now(
+    *, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters(), now: datetime
+) -> QuerySet[Lead]:
+    """`lead_list`, keeping only leads whose local time is within calling hours at `now`.
+
+    Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
+    """
+    leads = lead_list(tenant=tenant, filters=filters)
+    zones = Lead.objects.filter(tenant=tenant).exclude(time_zone="").values_list("time_zone")
+    callable_zones = [
+        zone for (zone,) in zones.distinct().order_by() if time_zone_is_callable(zone, now)
+    ]
+    return leads.filter(time_zone__in=callable_zones)
+
+
+@dataclass(frozen=True)
+class WaitingLeads:
+    count: int
+    oldest_created_at: datetime | None
+
+
+def lead_waiting_summary(*, tenant: AbstractBaseUser) -> WaitingLeads:
+    """Leads nobody has worked yet (status New, no disposition): how many, since when."""
+    summary = Lead.objects.filter(tenant=tenant, status=LeadStatus.NEW, disposition="").aggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    return WaitingLeads(count=summary["count"], oldest_created_at=summary["oldest"])

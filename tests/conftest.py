@@ -41,6 +41,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def eager_celery():
     """Run tasks in-process unless a test starts a real worker itself."""
     previous = celery_app.conf.task_always_eager
