@@ -5,6 +5,7 @@ what an operator would see with a given environment (for example a database that
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,3 +77,68 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def shared_database_env(**extra: str) -> dict[str, str]:
+    """Environment for a server or worker process that shares the running test's database
+    (PostgreSQL) and Redis. Call it inside a test, once the test database exists."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    credentials = quote(database["USER"] or "", safe="")
+    if database.get("PASSWORD"):
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+    return {
+        "DATABASE_URL": f"postgres://{credentials}@{host}/{database['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SECRET_KEY": "live-test-secret",
+        **extra,
+    }
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *, concurrency: int = 2) -> Iterator[subprocess.Popen]:
+    """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it."""
+    process_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(ROOT)),
+        "DJANGO_SETTINGS_MODULE": "crokodial.settings",
+        **env,
+    }
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "crokodial",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=process_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()

@@ -1,0 +1,228 @@
+"""USE_FAST_PATH=1 (CONTRACT §4, §5): validate, queue, show a stub, answer 202; a worker stores."""
+
+import json
+import os
+import signal
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from rest_framework.test import APIClient
+
+from crokodial.asgi import application
+from leads.models import Lead
+from tests.server import celery_worker, live_server, shared_database_env
+from webhooks.services import nextgen_credential_issue
+from webhooks.tasks import nextgen_lead_persist
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TIMEOUT = 20  # a ceiling for each expected step, not a measured delay
+
+
+def sample(**overrides: Any) -> dict[str, Any]:
+    return {**json.loads((FIXTURES / "nextgen_data.json").read_text()), **overrides}
+
+
+@pytest.fixture
+def fast_path(settings):
+    settings.USE_FAST_PATH = True
+
+
+@pytest.fixture
+def credentials(agent) -> dict[str, str]:
+    credential, api_key = nextgen_credential_issue(tenant=agent)
+    return {"HTTP_SID": credential.sid, "HTTP_APIKEY": api_key}
+
+
+def post(body: dict, credentials: dict[str, str], **headers: str):
+    return APIClient().post("/api/webhooks/nextgen", body, format="json", **credentials, **headers)
+
+
+def test_flag_off_stores_the_lead_before_answering(credentials):
+    answer = post(sample(), credentials)
+
+    assert answer.status_code == HTTPStatus.CREATED
+    assert answer.json()["isNew"] is True
+
+
+def test_flag_on_answers_202_queued(fast_path, credentials):
+    answer = post(sample(), credentials, HTTP_X_REQUEST_ID="trace-fast-1")
+
+    assert answer.status_code == HTTPStatus.ACCEPTED
+    assert answer.json() == {"success": True, "queued": True, "traceId": "trace-fast-1"}
+    assert float(answer.headers["X-Process-Time"]) >= 0
+
+
+def test_flag_on_still_refuses_bad_credentials_and_bodies(fast_path, credentials):
+    wrong_key = {**credentials, "HTTP_APIKEY": "wrong"}
+
+    assert post(sample(), wrong_key).status_code == HTTPStatus.UNAUTHORIZED
+    assert post({"first_name": "No contact"}, credentials).status_code == HTTPStatus.BAD_REQUEST
+    assert Lead.objects.count() == 0
+
+
+def test_a_redelivered_task_stores_one_lead(agent):
+    body = sample()
+    for _ in range(2):
+        nextgen_lead_persist.apply(
+            args=[agent.pk, body, "trace-redelivered", "stub-1", time.time()]
+        )
+
+    assert Lead.objects.filter(tenant=agent).count() == 1
+
+
+@pytest.mark.redis
+def test_queued_lead_is_not_in_lists_or_exports_until_a_worker_stores_it(
+    fast_path, credentials, agent_client, agent
+):
+    from crokodial.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = False  # restored by the eager_celery fixture
+    nextgen_lead_persist.app.control.purge()
+
+    answer = post(sample(), credentials)
+
+    assert answer.status_code == HTTPStatus.ACCEPTED
+    assert agent_client.get("/api/leads").json()["pagination"]["total"] == 0
+    assert Lead.objects.filter(tenant=agent).count() == 0
+    nextgen_lead_persist.app.control.purge()
+
+
+async def _socket_for(user) -> WebsocketCommunicator:
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application, "/ws/leads/", headers=[(b"cookie", cookie), (b"origin", b"http://localhost")]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_stub_then_persisted_event_share_the_stub_id_and_stay_in_the_tenant(
+    settings, agent, other_agent
+):
+    settings.USE_FAST_PATH = True
+    credential, api_key = await sync_to_async(nextgen_credential_issue)(tenant=agent)
+    mine, theirs = await _socket_for(agent), await _socket_for(other_agent)
+    try:
+        answer = await sync_to_async(post)(
+            sample(), {"HTTP_SID": credential.sid, "HTTP_APIKEY": api_key}
+        )
+        assert answer.status_code == HTTPStatus.ACCEPTED
+
+        events = [await mine.receive_json_from(TIMEOUT), await mine.receive_json_from(TIMEOUT)]
+        by_type = {event["type"]: event for event in events}
+        stub, stored = by_type["lead_stub"], by_type["new_lead_notification"]
+        assert stub["lead"] == {
+            "name": "Maria Hernández",
+            "phone": "+12104611180",
+            "source": "NextGen",
+            "nextgenId": "NG2026112500042",
+        }
+        assert stored["stubId"] == stub["stubId"]
+        assert stored["traceId"] == stub["traceId"] == answer.json()["traceId"]
+        assert stored["lead"]["phone"] == "+12104611180"
+        assert stored["isNew"] is True
+        assert await theirs.receive_nothing(timeout=0.5)
+    finally:
+        await mine.disconnect()
+        await theirs.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_known_lead_replaces_its_stub_with_lead_updated(settings, agent):
+    settings.USE_FAST_PATH = True
+    credential, api_key = await sync_to_async(nextgen_credential_issue)(tenant=agent)
+    headers = {"HTTP_SID": credential.sid, "HTTP_APIKEY": api_key}
+    await sync_to_async(post)(sample(), headers)
+    socket = await _socket_for(agent)
+    try:
+        await sync_to_async(post)(sample(), headers)
+        events = [await socket.receive_json_from(TIMEOUT), await socket.receive_json_from(TIMEOUT)]
+        by_type = {event["type"]: event for event in events}
+        assert by_type["lead_updated"]["stubId"] == by_type["lead_stub"]["stubId"]
+        assert await sync_to_async(Lead.objects.count)() == 1
+    finally:
+        await socket.disconnect()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_answers_503_and_stores_nothing(agent):
+    credential, api_key = nextgen_credential_issue(tenant=agent)
+    env = shared_database_env(USE_FAST_PATH="1", REDIS_URL="redis://127.0.0.1:1/0")
+
+    with live_server(env) as base_url:
+        answer = httpx.post(
+            f"{base_url}/api/webhooks/nextgen",
+            json=sample(),
+            headers={"sid": credential.sid, "apikey": api_key},
+            timeout=TIMEOUT,
+        )
+
+    assert answer.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["success"] is False
+    assert Lead.objects.count() == 0
+
+
+def _wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_stream_leaves_every_acknowledged_lead_stored_once(agent):
+    from crokodial.celery import app as celery_app
+
+    credential, api_key = nextgen_credential_issue(tenant=agent)
+    headers = {"sid": credential.sid, "apikey": api_key}
+    env = shared_database_env(USE_FAST_PATH="1", CELERY_VISIBILITY_TIMEOUT="3")
+    celery_app.control.purge()
+    total, kill_at = 300, 150
+    acknowledged = 0
+    with (
+        live_server(env) as base_url,
+        httpx.Client(base_url=base_url, timeout=TIMEOUT) as vendor,
+        celery_worker(env) as worker,
+    ):
+        for number in range(total):
+            body = sample(
+                lead_id=f"CRASH-{number}",
+                phone=f"210-555-{number:04d}",
+                email=f"crash{number}@example.com",
+            )
+            answer = vendor.post("/api/webhooks/nextgen", json=body, headers=headers)
+            acknowledged += answer.status_code == HTTPStatus.ACCEPTED
+            if number == kill_at:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+    assert acknowledged == total
+
+    stored = Lead.objects.filter(tenant=agent, nextgen_id__startswith="CRASH-")
+    with celery_worker(env):
+        # Tasks the killed worker had taken come back after the visibility timeout.
+        assert _wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
+
+    assert stored.count() == total
+    assert stored.values("nextgen_id").distinct().count() == total
