@@ -34,3 +34,6 @@ format: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
+
+bench: $(INSTALLED)
+	bench/run.sh all

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-not-secret"
 MAX_CONNECTIONS = 256
 SETTLE_SECONDS = 10
+IDLE_REUSE_SECONDS = 3  # under uvicorn's 5 s keep-alive timeout
+CONNECTION_ERROR = -1  # a sample's status when the connection failed; 0 means no answer yet
 
 
 @dataclass
@@ -80,12 +82,16 @@ class RawHttpClient:
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname, parts.port or 80
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.open_connections = 0
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
-            return self.idle.pop()
+        while self.idle:
+            reader, writer, idle_since = self.idle.pop()
+            if time.monotonic() - idle_since < IDLE_REUSE_SECONDS:
+                return reader, writer
+            writer.close()  # the server may already have closed it (keep-alive timeout)
+            self.open_connections -= 1
         self.open_connections += 1
         return await asyncio.open_connection(self.host, self.port)
 
@@ -111,12 +117,12 @@ class RawHttpClient:
         except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
             writer.close()
             self.open_connections -= 1
-            return 0, b""
+            return CONNECTION_ERROR, b""
         if close:
             writer.close()
             self.open_connections -= 1
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return status, payload
 
 
@@ -270,6 +276,8 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
         "sent": total,
         "acknowledged": len(acked),
         "errors": sum(1 for s in samples if s.status // 100 != 2),
+        "connection_errors": sum(1 for s in samples if s.status == CONNECTION_ERROR),
+        "unanswered": sum(1 for s in samples if s.status == 0),
         "stored": await asyncio.to_thread(stored_count, run_id),
         "delivered": len(delivered),
         "wrong_tenant_events": run.wrong_tenant_events,

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `make bench`: start the Procfile's stack on PostgreSQL + Redis, run the benchmarks, stop it.
+#   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|csv|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+export PATH="$PWD/.venv/bin:$PATH"
+export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/crokodial_bench}
+export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/3}
+export DJANGO_SECRET_KEY=bench-only-secret LOG_LEVEL=WARNING HOST=127.0.0.1 PORT=${PORT:-8100}
+SECONDS_PER_RATE=${BENCH_SECONDS:-60}
+RATES=${BENCH_RATES:-50,100,200,400}
+mkdir -p bench/results
+psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='${DATABASE_URL##*/}'" \
+  | grep -q 1 || createdb -d "${DATABASE_URL%/*}/postgres" "${DATABASE_URL##*/}" 2>/dev/null \
+  || psql "${DATABASE_URL%/*}/postgres" -c "CREATE DATABASE ${DATABASE_URL##*/}"
+$PY manage.py migrate --noinput -v0
+
+pids=()
+stop_stack() {
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  sleep 2
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap stop_stack EXIT
+
+start() {  # start <Procfile process name>: run it in its own process group
+  setsid bash -c "exec $(sed -n "s/^$1: //p" Procfile)" >"bench/results/$1.log" 2>&1 &
+  pids+=($!)
+}
+
+wait_for_web() {
+  for _ in $(seq 1 60); do
+    curl -sf "http://$HOST:$PORT/api/health" >/dev/null && return 0
+    sleep 0.5
+  done
+  echo "web did not start; see bench/results/web.log" >&2
+  return 1
+}
+
+webhook() {
+  USE_FAST_PATH=0 start web
+  wait_for_web
+  $PY bench/webhook_latency.py --url "http://$HOST:$PORT" --rates "$RATES" \
+    --seconds "$SECONDS_PER_RATE" --json bench/results/webhook.json
+  stop_stack
+}
+
+fast_path() {
+  export USE_FAST_PATH=1
+  start web
+  start worker
+  wait_for_web
+  $PY bench/webhook_latency.py --url "http://$HOST:$PORT" --rates "$RATES" \
+    --seconds "$SECONDS_PER_RATE" --fast-path --json bench/results/fast_path.json
+  stop_stack
+  unset USE_FAST_PATH
+}
+
+csv() {
+  $PY bench/csv_import.py
+}
+
+case "${1:-all}" in
+  webhook) webhook ;;
+  fast-path) fast_path ;;
+  csv) csv ;;
+  all) webhook; fast_path; csv ;;
+  *) echo "usage: $0 [webhook|fast-path|csv|all]" >&2; exit 2 ;;
+esac
