@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 
@@ -33,7 +34,14 @@ def _answer_in_thread(headers: dict[str, str], body: bytes, received_at: float) 
     return nextgen_webhook_answer(headers=headers, body=body, received_at=received_at)
 
 
-answer_in_thread = sync_to_async(_answer_in_thread, thread_sensitive=False)
+# Each thread holds one pooled database connection for good: keep the count well under
+# DATABASE_POOL_MAX_SIZE, leaving connections for Django's own requests.
+WEBHOOK_THREADS = 4
+answer_in_thread = sync_to_async(
+    _answer_in_thread,
+    thread_sensitive=False,
+    executor=ThreadPoolExecutor(max_workers=WEBHOOK_THREADS, thread_name_prefix="webhook"),
+)
 
 
 async def _read_body(receive: Callable) -> bytes | None:
