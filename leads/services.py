@@ -2,17 +2,20 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from leads.events import send_to_tenant_on_commit
-from leads.models import Lead, LeadStatus
+from leads.models import InvitePasscode, Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 
@@ -174,6 +177,9 @@ def _without_taken_keys(
 
 def _new_lead_values(incoming: Mapping[str, Any]) -> dict[str, Any]:
     values = lead_merge(None, incoming)
+    # A NextGen id alone may update its lead, but cannot make one (lead_has_phone_or_email).
+    if not (values.get("phone") or values.get("email")):
+        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
     values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
     return values
 
@@ -191,7 +197,8 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
     if not keys:
         raise ValidationError({"phone": ["A lead needs a phone or an email."]})
 
-    if not transaction.get_connection().in_atomic_block:
+    can_be_new = bool(incoming.get("phone") or incoming.get("email"))
+    if can_be_new and not transaction.get_connection().in_atomic_block:
         # Most deliveries are new leads. Outside a transaction the INSERT commits by itself:
         # one round trip instead of six. A unique key already taken means a match exists.
         values = _new_lead_values(incoming)
@@ -228,3 +235,87 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
                 lead.save(update_fields=[*changes, "updated_at"])
             return LeadUpsertResult(lead=lead, is_new=False, changed_fields=list(changes))
     raise RuntimeError("lead_upsert could not settle a concurrent insert")
+
+
+# --- Sign-up with an invite passcode ---------------------------------------------------------
+
+SIGNUP_FAILURE_LIMIT = 5
+SIGNUP_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def clock() -> datetime:
+    """The time the sign-up rules see; tests replace it to move time without sleeping."""
+    return timezone.now()
+
+
+class PasscodeRejected(Exception):
+    """The passcode cannot be used: unknown, inactive, expired or used up (see `reason`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _passcode_refusal(code: str, now: datetime) -> str:
+    passcode = InvitePasscode.objects.filter(code=code).first()
+    if passcode is None or not passcode.active:
+        return "This passcode is not valid."
+    if passcode.expires_at is not None and passcode.expires_at <= now:
+        return "This passcode has expired."
+    return "This passcode has been used up."
+
+
+def invite_passcode_redeem(*, code: str, now: datetime | None = None) -> InvitePasscode:
+    """Use the passcode once, or raise PasscodeRejected.
+
+    One conditional UPDATE decides, so two sign-ups racing for the last use cannot both win.
+    """
+    now = now or clock()
+    code = code.strip().upper()
+    usable = InvitePasscode.objects.filter(code=code, active=True, uses__lt=F("max_uses")).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if not usable.update(uses=F("uses") + 1):
+        raise PasscodeRejected(_passcode_refusal(code, now))
+    return InvitePasscode.objects.get(code=code)
+
+
+def agent_sign_up(
+    *, code: str, username: str, password: str, email: str = "", now: datetime | None = None
+) -> AbstractBaseUser:
+    """Create an agent with one use of the passcode; nothing is used if the agent is not made."""
+    with transaction.atomic():
+        invite_passcode_redeem(code=code, now=now)
+        return agent_create(username=username, password=password, email=email)
+
+
+def _signup_failures_key(client: str) -> str:
+    return f"signup-passcode-failures:{client}"
+
+
+def _recent_failures(client: str, now: datetime) -> list[float]:
+    since = (now - SIGNUP_FAILURE_WINDOW).timestamp()
+    return [moment for moment in cache.get(_signup_failures_key(client), []) if moment > since]
+
+
+def signup_is_throttled(*, client: str, now: datetime | None = None) -> bool:
+    """True once `client` (an address) had SIGNUP_FAILURE_LIMIT wrong codes in the window."""
+    return len(_recent_failures(client, now or clock())) >= SIGNUP_FAILURE_LIMIT
+
+
+def signup_failure_record(*, client: str, now: datetime | None = None) -> None:
+    """Count one wrong passcode from `client`; each counts for SIGNUP_FAILURE_WINDOW.
+
+    The read-then-write is not atomic across processes: under a race a client may get an extra
+    try or two, which a throttle of five per quarter hour tolerates.
+    """
+    now = now or clock()
+    failures = [*_recent_failures(client, now), now.timestamp()]
+    cache.set(
+        _signup_failures_key(client), failures, int(SIGNUP_FAILURE_WINDOW.total_seconds()) + 1
+    )
+
+
+def signup_failures_clear(*, client: str) -> None:
+    """Forget the wrong passcodes of `client` (an operator lifting the throttle, or tests)."""
+    cache.delete(_signup_failures_key(client))

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection
 
 from webhooks.intake import MAX_BODY_BYTES, WebhookAnswer, nextgen_webhook_answer
@@ -34,9 +35,11 @@ def _answer_in_thread(headers: dict[str, str], body: bytes, received_at: float) 
     return nextgen_webhook_answer(headers=headers, body=body, received_at=received_at)
 
 
-# Each thread holds one pooled database connection for good: keep the count well under
-# DATABASE_POOL_MAX_SIZE, leaving connections for Django's own requests.
-WEBHOOK_THREADS = 4
+# Each thread holds one pooled database connection for good: at most half the pool, so
+# Django's own requests (pages, API, health) always find a connection.
+WEBHOOK_THREADS = max(
+    1, min(4, settings.DATABASES["default"]["OPTIONS"].get("pool", {}).get("max_size", 2) // 2)
+)
 answer_in_thread = sync_to_async(
     _answer_in_thread,
     thread_sensitive=False,

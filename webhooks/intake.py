@@ -63,14 +63,18 @@ def trace_id_for(headers: Mapping[str, str]) -> str:
     return incoming if TRACE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _payload(body: bytes, content_type: str) -> Any:
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         if content_type.startswith("multipart/"):
             raise Rejected(HTTPStatus.BAD_REQUEST, "Send JSON or a form-encoded body.")
         return QueryDict(body, encoding="utf-8")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise Rejected(HTTPStatus.BAD_REQUEST, f"The body is not valid JSON: {error}") from None
 
 

@@ -1,10 +1,14 @@
 """The NextGen webhook body (CONTRACT §4) and its translation into lead fields."""
 
+import math
+import re
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import LeadSource
@@ -23,8 +27,35 @@ from leads.normalize import (
 
 # Lead.price holds 10 digits, 2 of them cents; PostgreSQL refuses anything larger with a 500.
 MAX_PRICE = Decimal("99999999.99")
+NULL_CHARACTER = "\x00"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _storage_problem(value: Any) -> str | None:
+    """Return why the database could not store `value` as sent, or None.
+
+    PostgreSQL text and jsonb cannot hold NUL, no UTF-8 column can hold a lone surrogate, and
+    NaN or Infinity are not JSON. DRF's CharField already refuses the first two; the fields it
+    does not cover must refuse them too, with a 400 instead of a 500 from the database.
+    """
+    if isinstance(value, str):
+        if NULL_CHARACTER in value:
+            return "Null characters are not allowed."
+        if LONE_SURROGATE.search(value):
+            return "Surrogate characters are not allowed."
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN and Infinity are not allowed."
+    if isinstance(value, dict):
+        parts = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return None
+    return next(filter(None, map(_storage_problem, parts)), None)
+
+
+@extend_schema_field(OpenApiTypes.STR)
 class NormalisedField(serializers.Field):
     """A string-or-number field passed through one of the shared normalisers."""
 
@@ -38,8 +69,11 @@ class NormalisedField(serializers.Field):
         # The normalisers take text: true/false (or an object) is not a phone, email or state.
         if isinstance(data, bool | dict | list):
             self.fail("invalid")
+        text = str(data)
+        if problem := _storage_problem(text):
+            raise serializers.ValidationError(problem)
         try:
-            return self.normaliser(str(data))
+            return self.normaliser(text)
         except InvalidValue as error:
             raise serializers.ValidationError(str(error)) from None
 
@@ -59,6 +93,7 @@ class LenientField(NormalisedField):
             return None
 
 
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string"}]})
 class BooleanAnswerField(NormalisedField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(parse_bool, **kwargs)
@@ -70,6 +105,9 @@ class BooleanAnswerField(NormalisedField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
+)
 class ConditionListField(serializers.Field):
     """A list of strings, or one comma-separated string."""
 
@@ -85,6 +123,8 @@ class ConditionListField(serializers.Field):
             items = data
         else:
             self.fail("invalid")
+        if problem := _storage_problem(items):
+            raise serializers.ValidationError(problem)
         return ", ".join(item.strip() for item in items if item.strip())
 
     def to_representation(self, value: Any) -> Any:
@@ -142,6 +182,18 @@ class NextGenLeadSerializer(serializers.Serializer):
     source_hash = text(128)
     sub_id_hash = text(128)
     created_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attrs = super().to_internal_value(data)
+        # Unknown fields are kept as they came, in vendor_data.
+        refused = {
+            key: [problem]
+            for key, value in data.items()
+            if key not in self.fields and (problem := _storage_problem({key: value}))
+        }
+        if refused:
+            raise serializers.ValidationError(refused)
+        return attrs
 
     def validate_price(self, price: Decimal | None) -> Decimal | None:
         if price is not None and price > MAX_PRICE:
