@@ -7,7 +7,6 @@ import uuid
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from websockets.asyncio.client import connect
 
 from leads.models import Lead
 from tests.factories import PASSWORD
-from tests.server import live_server
+from tests.server import live_server, shared_database_env
 from webhooks.services import nextgen_credential_issue
 
 # The server process must see the test's rows: it shares the test database (PostgreSQL) and
@@ -25,20 +24,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TIMEOUT = 10  # a ceiling for each expected step, not a measured delay
-
-
-def server_env() -> dict[str, str]:
-    """Point the server at the test database (settings name it once the test DB exists)."""
-    database = settings.DATABASES["default"]
-    credentials = quote(database["USER"] or "", safe="")
-    if database.get("PASSWORD"):
-        credentials += ":" + quote(database["PASSWORD"], safe="")
-    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-    return {
-        "DATABASE_URL": f"postgres://{credentials}@{host}/{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SECRET_KEY": "live-test-secret",
-    }
 
 
 def sample(**overrides: Any) -> dict[str, Any]:
@@ -86,7 +71,7 @@ def test_posted_lead_reaches_the_agents_open_socket(agent):
     body = sample()
     answers = []
 
-    with live_server(server_env()) as base_url:
+    with live_server(shared_database_env()) as base_url:
         session = log_in(base_url, agent.username)
         for _ in range(2):
             headers = {
@@ -133,7 +118,7 @@ def test_burst_of_deliveries_larger_than_the_connection_pool_is_served(agent):
             )
         return [answer.status_code for answer in answers]
 
-    with live_server({**server_env(), **SMALL_POOL}) as base_url:
+    with live_server({**shared_database_env(), **SMALL_POOL}) as base_url:
         statuses = asyncio.run(post_all(base_url))
         health = httpx.get(f"{base_url}/api/health", timeout=30)
 
