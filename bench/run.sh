@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: start the Procfile's stack on PostgreSQL + Redis, run the benchmarks, stop it.
-#   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|csv|all]
+#   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|backlog|csv|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -58,6 +58,10 @@ fast_path() {
   unset USE_FAST_PATH
 }
 
+backlog() {
+  $PY bench/worker_backlog.py --leads "${BENCH_BACKLOG:-10000}" --pools "${BENCH_POOLS:-prefork:2,threads:8}"
+}
+
 csv() {
   $PY bench/csv_import.py
 }
@@ -65,7 +69,8 @@ csv() {
 case "${1:-all}" in
   webhook) webhook ;;
   fast-path) fast_path ;;
+  backlog) backlog ;;
   csv) csv ;;
-  all) webhook; fast_path; csv ;;
-  *) echo "usage: $0 [webhook|fast-path|csv|all]" >&2; exit 2 ;;
+  all) webhook; fast_path; backlog; csv ;;
+  *) echo "usage: $0 [webhook|fast-path|backlog|csv|all]" >&2; exit 2 ;;
 esac

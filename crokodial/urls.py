@@ -13,6 +13,7 @@ api_patterns = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("leads.urls")),
     path("", include("webhooks.urls")),
+    path("", include("imports.urls")),
 ]
 
 urlpatterns = [

@@ -6,11 +6,14 @@ event's payload as a JSON text frame. Writers call `send_to_tenant_on_commit` so
 announces a write that rolled back.
 """
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -30,10 +33,37 @@ async def send_to_tenant_async(tenant_id: int, payload: dict[str, Any]) -> None:
     await get_channel_layer().group_send(tenant_group_name(tenant_id), tenant_message(payload))
 
 
+SEND_TIMEOUT_SECONDS = 5
+_publisher_lock = threading.Lock()
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """Return this process's event loop for publishing from sync code, starting it once.
+
+    Without one, every `async_to_sync` call from a Celery worker or a command builds a new event
+    loop and a new Redis connection: tens of milliseconds per event. The loop is per process
+    (a forked worker starts its own).
+    """
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="tenant-events", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
+
+
 def send_to_tenant(tenant_id: int, payload: dict[str, Any]) -> None:
     """Send now. Delivery is at most once: a failure is logged, never raised to the writer."""
     try:
-        async_to_sync(send_to_tenant_async)(tenant_id, payload)
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            # Its queues belong to the server's own loop: only in-process hand-off works.
+            async_to_sync(send_to_tenant_async)(tenant_id, payload)
+        else:
+            asyncio.run_coroutine_threadsafe(
+                send_to_tenant_async(tenant_id, payload), _publisher_loop()
+            ).result(SEND_TIMEOUT_SECONDS)
     except Exception:
         logger.exception("event %s for tenant %s was not sent", payload.get("type"), tenant_id)
 

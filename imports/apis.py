@@ -1,0 +1,177 @@
+import math
+from http import HTTPStatus
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from imports import exports
+from imports.models import ImportStatus
+from imports.selectors import import_get, import_list, import_row_error_list
+from imports.serializers import ImportSerializer, import_resource
+from imports.services import UploadTooLarge, import_start
+from imports.upload import content_length_is_over_limit, upload_is_over_limit
+from leads.apis import ERROR_SCHEMA
+
+DEPRECATED_ANSWER = {
+    "error": "This endpoint is deprecated. Please use /api/csv-upload instead.",
+    "use": "/api/csv-upload",
+}
+UPLOAD_REQUEST = {
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    }
+}
+
+
+class CsvUploadApi(APIView):
+    """Start an import of one CSV file into the caller's tenant."""
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Before the body is parsed: a declared length over the limit is refused unread.
+        if self.takes_uploads_from(request) and content_length_is_over_limit(request._request):
+            raise UploadTooLarge()
+
+    def takes_uploads_from(self, request: Request) -> bool:
+        return True
+
+    @extend_schema(
+        request=UPLOAD_REQUEST,
+        responses={
+            201: ImportSerializer,
+            202: ImportSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            413: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload_is_over_limit(request._request):
+            raise UploadTooLarge()
+        if upload is None:
+            raise ValidationError(
+                {"file": ["No file was sent: post it as the multipart field 'file'."]}
+            )
+        job = import_start(tenant=request.user, upload=upload)
+        job.refresh_from_db()
+        finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
+        return Response(
+            import_resource(job), status=HTTPStatus.CREATED if finished else HTTPStatus.ACCEPTED
+        )
+
+
+class DeprecatedCsvImportApi(CsvUploadApi):
+    """The old upload route: gone for agents, kept for admins."""
+
+    def takes_uploads_from(self, request: Request) -> bool:
+        return request.user.is_staff
+
+    @extend_schema(
+        request=UPLOAD_REQUEST,
+        deprecated=True,
+        responses={
+            201: ImportSerializer,
+            202: ImportSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            410: inline_serializer(
+                "Deprecated", {"error": serializers.CharField(), "use": serializers.CharField()}
+            ),
+            413: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if not self.takes_uploads_from(request):
+            return Response(DEPRECATED_ANSWER, status=HTTPStatus.GONE)
+        return super().post(request)
+
+
+class ImportPageSerializer(serializers.Serializer):
+    page = serializers.IntegerField(required=False, default=1, min_value=1)
+    limit = serializers.IntegerField(required=False, default=50, min_value=10, max_value=100)
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise ValidationError(
+                {name: ["Unknown parameter; accepted: page, limit."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
+
+class ImportListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, default=1),
+            OpenApiParameter("limit", int, default=50, description="10 to 100."),
+        ],
+        responses={
+            200: inline_serializer(
+                "ImportPage",
+                {
+                    "results": ImportSerializer(many=True),
+                    "pagination": inline_serializer(
+                        "ImportPagination",
+                        {
+                            "total": serializers.IntegerField(),
+                            "page": serializers.IntegerField(),
+                            "pages": serializers.IntegerField(),
+                            "limit": serializers.IntegerField(),
+                        },
+                    ),
+                },
+            ),
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = ImportPageSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page, limit = params.validated_data["page"], params.validated_data["limit"]
+        jobs = import_list(tenant=request.user)
+        total = jobs.count()
+        start = (page - 1) * limit
+        return Response(
+            {
+                "results": ImportSerializer(jobs[start : start + limit], many=True).data,
+                "pagination": {
+                    "total": total,
+                    "page": page,
+                    "pages": max(1, math.ceil(total / limit)),
+                    "limit": limit,
+                },
+            }
+        )
+
+
+class ImportDetailApi(APIView):
+    @extend_schema(responses={200: ImportSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
+    def get(self, request: Request, import_id: int) -> Response:
+        return Response(import_resource(import_get(tenant=request.user, import_id=import_id)))
+
+
+class ImportErrorsCsvApi(APIView):
+    @extend_schema(
+        responses={
+            (200, "text/csv"): {"type": "string", "description": "line,error, then the row."},
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        }
+    )
+    def get(self, request: Request, import_id: int) -> StreamingHttpResponse:
+        job = import_get(tenant=request.user, import_id=import_id)
+        response = StreamingHttpResponse(
+            exports.error_csv_chunks(job.header, import_row_error_list(job=job)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{exports.errors_filename(job)}"'
+        return response

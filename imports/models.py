@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.db import models
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportVendor(models.TextChoices):
+    NEXTGEN = "NextGen"
+    MARKETPLACE = "Marketplace"
+    GENERIC = "Generic"
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV file and what became of its rows. The uploader is the tenant."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imports"
+    )
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField()
+    storage_name = models.CharField(
+        max_length=255, blank=True, help_text="The upload in the default storage; empty once gone."
+    )
+    vendor = models.CharField(max_length=20, choices=ImportVendor.choices)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+
+    header = models.JSONField(default=list, blank=True, help_text="The file's column names.")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The first 100 rejected rows: [{line, message}]."
+    )
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="The first 100 warnings: [{line, message}]."
+    )
+    warning_count = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the whole import failed, if it did.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="import_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+
+class ImportRowError(models.Model):
+    """A row the import rejected, with its original cells, for errors.csv."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveIntegerField(
+        help_text="The file line the row starts on; 1 is the header."
+    )
+    message = models.TextField()
+    columns = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["line", "pk"]
+        indexes = [models.Index(fields=["job", "line"], name="import_error_job_line")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
