@@ -290,6 +290,10 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
         stubs = [s for s in acked if s.stub_at]
         result["stubs"] = len(stubs)
         result["stub_ms"] = percentiles([s.stub_at - s.sent_at for s in stubs])
+        # Queue pickup plus the worker's upsert: what the agent waits between stub and row.
+        result["stub_to_stored_ms"] = percentiles(
+            [s.event_at - s.stub_at for s in stubs if s.event_at]
+        )
     return result
 
 

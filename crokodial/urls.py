@@ -4,7 +4,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crokodial.apis import AuthTokenApi, HealthApi, metrics_view
-from leads.views import desk_view
+from imports.views import import_page_view
+from webhooks.views import integration_view
 
 api_patterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
@@ -17,7 +18,9 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", desk_view, name="desk"),
+    path("", include("leads.urls_pages")),
+    re_path(r"^imports/?$", import_page_view, name="import-page"),
+    re_path(r"^integrations/nextgen/?$", integration_view, name="integration-page"),
     re_path(r"^accounts/login/?$", auth_views.LoginView.as_view(), name="login"),
     re_path(r"^accounts/logout/?$", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),

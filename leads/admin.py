@@ -1,12 +1,22 @@
 from django.contrib import admin
 
-from leads.models import Disposition, Lead
+from leads.models import Disposition, InvitePasscode, Lead
 
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "phone", "email", "state", "source", "status", "disposition",
-                    "tenant", "created_at"]
+    list_display = [
+        "id",
+        "name",
+        "phone",
+        "email",
+        "state",
+        "source",
+        "status",
+        "disposition",
+        "tenant",
+        "created_at",
+    ]
     list_filter = ["source", "status", "disposition", "state", "tenant"]
     search_fields = ["first_name", "last_name", "email", "phone", "nextgen_id"]
     list_select_related = ["tenant"]
@@ -22,3 +32,18 @@ class DispositionAdmin(admin.ModelAdmin):
     list_filter = [("tenant", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
     list_editable = ["order"]
+
+
+@admin.register(InvitePasscode)
+class InvitePasscodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "description", "uses", "max_uses", "expires_at", "active", "created_by"]
+    list_filter = ["active"]
+    search_fields = ["code", "description"]
+    readonly_fields = ["uses", "created_by", "created_at"]
+    fields = ["code", "description", "max_uses", "uses", "expires_at", "active", "created_by",
+              "created_at"]  # fmt: skip
+
+    def save_model(self, request, obj: InvitePasscode, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,6 +1,7 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class LeadSource(models.TextChoices):
@@ -133,7 +134,7 @@ class Lead(models.Model):
 
 
 class Disposition(models.Model):
-    """An outcome an agent can put on a lead. Rows without a tenant are the defaults everyone sees."""
+    """An outcome an agent can put on a lead; rows without a tenant are everyone's defaults."""
 
     tenant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -150,7 +151,9 @@ class Disposition(models.Model):
     class Meta:
         ordering = ["order", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="disposition_unique_tenant_name"),
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="disposition_unique_tenant_name"
+            ),
             models.UniqueConstraint(
                 fields=["name"], condition=Q(tenant__isnull=True), name="disposition_unique_default"
             ),
@@ -158,3 +161,41 @@ class Disposition(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InvitePasscode(models.Model):
+    """A code an admin hands out so people can sign up as agents; each sign-up uses it once."""
+
+    code = models.CharField(
+        max_length=20,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z0-9]{6,20}$", "6 to 20 upper-case letters or digits, e.g. SPRING2025."
+            )
+        ],
+    )
+    description = models.CharField(max_length=255, blank=True)
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0, help_text="Sign-ups so far.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invite_passcodes",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(uses__lte=F("max_uses")), name="invite_passcode_uses_within_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

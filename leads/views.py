@@ -1,11 +1,372 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The agent's pages: the lead desk, one lead, sign-up. Data changes go through the JSON API."""
 
-from leads.selectors import lead_list
+import math
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from leads import services
+from leads.apis import LeadPageSerializer
+from leads.forms import SignUpForm
+from leads.models import Lead, LeadSource, LeadStatus
+from leads.selectors import (
+    NO_DISPOSITION,
+    LeadFilters,
+    disposition_list,
+    lead_get,
+    lead_list,
+    lead_list_callable_now,
+    lead_waiting_summary,
+    time_zone_is_callable,
+)
+from leads.serializers import lead_resource
+
+# The table's columns that sort, with the API's sortBy names.
+SORTABLE_COLUMNS = (
+    ("name", "Name"),
+    ("phone", "Phone"),
+    ("email", "Email"),
+    ("state", "State"),
+    (None, "Source"),
+    ("disposition", "Disposition"),
+    (None, "Status"),
+    ("createdAt", "Age"),
+    ("timeZone", "Call now"),
+)
+PAGE_SIZES = (25, 50, 100)
+
+
+def age_label(created_at: datetime, now: datetime) -> str:
+    """Return how long ago, as the desk shows it: "just now", "3 min ago", "2 h ago", "4 d ago"."""
+    minutes = max(0, int((now - created_at).total_seconds() // 60))
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 60 * 24:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (60 * 24)} d ago"
+
+
+def desk_row(lead: Lead, now: datetime) -> dict[str, Any]:
+    """The lead resource plus what the row shows about it right now."""
+    return {
+        **lead_resource(lead),
+        "age": age_label(lead.created_at, now),
+        "callableNow": time_zone_is_callable(lead.time_zone, now),
+    }
+
+
+def waiting_context(tenant: Any, now: datetime) -> dict[str, Any]:
+    waiting = lead_waiting_summary(tenant=tenant)
+    oldest = waiting.oldest_created_at
+    return {
+        "count": waiting.count,
+        "oldestCreatedAt": oldest.isoformat() if oldest else None,
+        "oldestAge": age_label(oldest, now) if oldest else "",
+    }
+
+
+def _api_query(filters: LeadFilters, limit: int) -> dict[str, Any]:
+    """The filters as /api/leads and /api/leads/export take them (commas join lists)."""
+    query: dict[str, Any] = {
+        "search": filters.search,
+        "states": ",".join(filters.states),
+        "dispositions": ",".join(filters.dispositions),
+        "sources": ",".join(filters.sources),
+        "sortBy": filters.sort_by,
+        "sortDirection": filters.sort_direction,
+        "limit": limit,
+    }
+    return {name: value for name, value in query.items() if value not in ("", None)}
+
+
+def _desk_params(query: QueryDict) -> tuple[LeadPageSerializer, bool, dict[str, Any]]:
+    """Read the desk's query: the API's list parameters, plus the page-only `callable`."""
+    query = query.copy()
+    callable_only = query.pop("callable", [""])[-1] in ("1", "on", "true")
+    params = LeadPageSerializer(data=query)
+    if params.is_valid():
+        return params, callable_only, {}
+    # A hand-edited URL shows the whole desk and says what was wrong, rather than a bare 400.
+    errors = dict(params.errors)
+    params = LeadPageSerializer(data={})
+    params.is_valid()
+    return params, callable_only, errors
+
+
+def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[str]]:
+    """A single-choice select for a list filter; a combination from the URL is kept as one."""
+    value = ",".join(chosen)
+    options = list(choices)
+    if value and value not in options:
+        options.insert(0, value)
+    return value, options
 
 
 @login_required
 def desk_view(request: HttpRequest) -> HttpResponse:
-    leads = lead_list(tenant=request.user)[:50]
-    return render(request, "leads/desk.html", {"leads": leads})
+    params, callable_only, errors = _desk_params(request.GET)
+    filters = params.filters()
+    page, limit = params.validated_data["page"], params.validated_data["limit"]
+    now = services.clock()
+    if callable_only:
+        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
+    else:
+        leads = lead_list(tenant=request.user, filters=filters)
+    total = leads.count()
+    pages = max(1, math.ceil(total / limit))
+    page = min(page, pages)
+    start = (page - 1) * limit
+    rows = [desk_row(lead, now) for lead in leads[start : start + limit]]
+
+    api_query = _api_query(filters, limit)
+    page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
+
+    def url(**changes: Any) -> str:
+        return "?" + urlencode({**page_query, **changes})
+
+    columns = []
+    for sort_by, label in SORTABLE_COLUMNS:
+        column: dict[str, Any] = {"label": label, "sortBy": sort_by}
+        if sort_by:
+            current = filters.sort_by == sort_by
+            direction = "asc" if current and filters.sort_direction == "desc" else "desc"
+            if not current and sort_by != "createdAt":
+                direction = "asc"
+            column.update(
+                url=url(sortBy=sort_by, sortDirection=direction),
+                current=current,
+                ariaSort=("ascending" if filters.sort_direction == "asc" else "descending")
+                if current
+                else "none",
+            )
+        columns.append(column)
+
+    dispositions = list(disposition_list(tenant=request.user))
+    looks = {d.name: d for d in dispositions}
+    for row in rows:
+        look = looks.get(row["disposition"])
+        row["dispositionColor"] = look.color if look else ""
+        row["dispositionEmoji"] = look.emoji if look else ""
+    disposition_value, disposition_options = _select_options(
+        list(filters.dispositions), [NO_DISPOSITION, *(d.name for d in dispositions)]
+    )
+    source_value, source_options = _select_options(list(filters.sources), LeadSource.values)
+    desk_config = {
+        "filters": {
+            "search": filters.search,
+            "states": list(filters.states),
+            "dispositions": list(filters.dispositions),
+            "sources": list(filters.sources),
+            "sortBy": filters.sort_by,
+            "sortDirection": filters.sort_direction,
+            "callable": callable_only,
+        },
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "apiQuery": api_query,
+        "noDisposition": NO_DISPOSITION,
+        "dispositions": [
+            {"name": d.name, "color": d.color, "emoji": d.emoji} for d in dispositions
+        ],
+    }
+    return render(
+        request,
+        "leads/desk.html",
+        {
+            "rows": rows,
+            "errors": errors,
+            "filters": filters,
+            "callable_only": callable_only,
+            "columns": columns,
+            "pagination": {
+                "total": total,
+                "page": page,
+                "pages": pages,
+                "limit": limit,
+                "first": start + 1 if total else 0,
+                "last": start + len(rows),
+                "previous_url": url(page=page - 1) if page > 1 else "",
+                "next_url": url(page=page + 1) if page < pages else "",
+            },
+            "page_sizes": PAGE_SIZES,
+            "disposition_value": disposition_value,
+            "disposition_options": disposition_options,
+            "source_value": source_value,
+            "source_options": source_options,
+            "export_url": "/api/leads/export?"
+            + urlencode({k: v for k, v in api_query.items() if k != "limit"}),
+            "desk_config": desk_config,
+            "dispositions": dispositions,
+            "waiting": waiting_context(request.user, now),
+        },
+    )
+
+
+@login_required
+def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = lead_get(tenant=request.user, lead_id=lead_id)
+    now = services.clock()
+    resource = lead_resource(lead)
+    yes_no = {True: "Yes", False: "No", None: ""}
+    groups = [
+        (
+            "Contact",
+            [
+                ("Name", lead.name),
+                ("Phone", resource["phoneDisplay"]),
+                ("Email", lead.email),
+            ],
+        ),
+        (
+            "Location",
+            [
+                ("Street", lead.street1),
+                ("Street (2)", lead.street2),
+                ("City", lead.city),
+                ("State", lead.state),
+                ("ZIP", lead.zipcode),
+                ("Time zone", lead.time_zone),
+            ],
+        ),
+        (
+            "Demographics",
+            [
+                ("Date of birth", lead.dob.isoformat() if lead.dob else ""),
+                ("Gender", lead.gender),
+                ("Height", lead.height),
+                ("Weight", lead.weight),
+                ("Military", yes_no[lead.military]),
+            ],
+        ),
+        (
+            "Health",
+            [
+                ("Tobacco user", yes_no[lead.tobacco_user]),
+                ("Pregnant", yes_no[lead.pregnant]),
+                ("Takes prescriptions", yes_no[lead.has_prescription]),
+                ("Medicare parts A & B", yes_no[lead.has_medicare_parts_ab]),
+                ("Medical condition", yes_no[lead.has_medical_condition]),
+                ("Conditions", lead.medical_conditions),
+            ],
+        ),
+        (
+            "Household",
+            [
+                ("Household size", lead.household_size if lead.household_size is not None else ""),
+                ("Household income", lead.household_income),
+                ("Insurance timeframe", lead.insurance_timeframe),
+            ],
+        ),
+        (
+            "Campaign",
+            [
+                ("Source", lead.source),
+                ("Campaign", lead.campaign_name),
+                ("Product", lead.product),
+                ("Price", f"${lead.price:.2f}" if lead.price is not None else ""),
+                (
+                    "Premium listing",
+                    f"${lead.premium_price:.2f}" if lead.premium_price is not None else "",
+                ),
+                ("UTM source", lead.utm_source),
+                ("UTM medium", lead.utm_medium),
+                ("UTM campaign", lead.utm_campaign),
+            ],
+        ),
+        (
+            "Vendor data",
+            [
+                ("NextGen id", lead.nextgen_id),
+                ("Purchase id", lead.purchase_id),
+                ("Vendor", lead.vendor_name),
+                ("Account", lead.account_name),
+                ("Bid type", lead.bid_type),
+                ("Call log id", lead.call_log_id),
+                ("Call duration (s)", lead.call_duration if lead.call_duration is not None else ""),
+                (
+                    "Vendor created at",
+                    lead.vendor_created_at.isoformat() if lead.vendor_created_at else "",
+                ),
+                *((str(key), str(value)) for key, value in sorted(lead.vendor_data.items())),
+            ],
+        ),
+    ]
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "resource": resource,
+            "groups": groups,
+            "age": age_label(lead.created_at, now),
+            "callable_now": time_zone_is_callable(lead.time_zone, now),
+            "dispositions": disposition_list(tenant=request.user),
+            "statuses": LeadStatus.values,
+            "waiting": waiting_context(request.user, now),
+        },
+    )
+
+
+@require_GET
+@login_required
+def waiting_view(request: HttpRequest) -> JsonResponse:
+    """The header's speed-to-lead figures, re-read by the page after live events."""
+    return JsonResponse(waiting_context(request.user, services.clock()))
+
+
+def client_address(request: HttpRequest) -> str:
+    # The address Django sees; behind a proxy, configure it to pass the client's (README).
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def signup_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("desk")
+    client = client_address(request)
+    if services.signup_is_throttled(client=client):
+        return render(
+            request, "leads/signup.html", {"throttled": True}, status=HTTPStatus.TOO_MANY_REQUESTS
+        )
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.agent_sign_up(
+                code=form.cleaned_data["code"],
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data.get("email", ""),
+            )
+        except services.PasscodeRejected as rejection:
+            services.signup_failure_record(client=client)
+            form.add_error("code", rejection.reason)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("desk")
+    return render(request, "leads/signup.html", {"form": form})
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out login: JSON for the API, the page for people."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = f"Too many failed logins. Try again in {minutes} minutes."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message}, status=HTTPStatus.TOO_MANY_REQUESTS)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"message": message},
+        status=HTTPStatus.TOO_MANY_REQUESTS,
+    )

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,7 @@ from crokodial.celery import app as celery_app
 from tests.factories import make_agent
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _redis_reachable() -> bool:
@@ -38,6 +40,28 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip("needs Redis (set REDIS_URL=redis://…)")
         if not _redis_reachable():
             pytest.fail(f"REDIS_URL is set but Redis does not answer at {settings.REDIS_URL}.")
+    if item.get_closest_marker("browser") and not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail(
+                f"CI needs Chromium at {CHROMIUM} for browser tests (make test installs it)."
+            )
+        pytest.skip(f"needs Chromium at {CHROMIUM}: apt-get install -y chromium")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request, tmp_path_factory, django_db_modify_db_settings_parallel_suffix
+):
+    """Browser tests on SQLite: a file test database, so the live server process can open it."""
+    from django.db import connections
+
+    database = connections["default"]
+    if database.vendor == "sqlite" and any(
+        item.get_closest_marker("browser") for item in request.session.items
+    ):
+        database.settings_dict["TEST"]["NAME"] = str(
+            tmp_path_factory.mktemp("browser-db") / "test.sqlite3"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +76,18 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def axes_off(settings):
+    """django-axes refuses authenticate() without a request, as Client.login() calls it; tests of
+    the lockout and of the login form under axes ask for `axes_on`."""
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def axes_on(settings):
+    settings.AXES_ENABLED = True
 
 
 @pytest.fixture

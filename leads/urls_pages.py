@@ -1,0 +1,12 @@
+"""The agent's pages (HTML). Each path answers with and without its trailing slash."""
+
+from django.urls import re_path
+
+from leads import views
+
+urlpatterns = [
+    re_path(r"^$", views.desk_view, name="desk"),
+    re_path(r"^leads/(?P<lead_id>[0-9]+)/?$", views.lead_detail_view, name="lead-page"),
+    re_path(r"^desk/waiting/?$", views.waiting_view, name="desk-waiting"),
+    re_path(r"^accounts/signup/?$", views.signup_view, name="signup"),
+]

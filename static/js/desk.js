@@ -1,0 +1,219 @@
+// The lead desk: live rows keyed by lead id, stub placeholders, catch-up after a reconnect.
+import { onLiveEvent, onReconnect } from "./app.js";
+import { ageLabel, api, callableBadge, callableNow, el, jsonScript } from "./dom.js";
+
+const config = jsonScript("desk-config");
+const filters = config.filters;
+const tbody = document.getElementById("lead-rows");
+const emptyState = document.getElementById("empty-state");
+const resultCount = document.getElementById("result-count");
+const unseen = document.getElementById("unseen-leads");
+const dispositionLooks = new Map(config.dispositions.map((d) => [d.name, d]));
+const resolvedStubs = new Set();
+const STUB_PATIENCE_MS = 20000;
+const FRESH_MS = 6000;
+let total = config.total;
+let unseenCount = 0;
+
+// New leads go on top only where the top is the newest: the first page, newest first.
+const showsNewestFirst = config.page === 1 && filters.sortBy === "createdAt" && filters.sortDirection === "desc";
+
+function digits(text) {
+  return String(text || "").replace(/\D/g, "");
+}
+
+function matchesSearch(lead) {
+  const search = (filters.search || "").trim();
+  if (!search) return true;
+  const phone = digits(lead.phone);
+  const name = `${lead.firstName || ""} ${lead.lastName || ""}`.toLowerCase();
+  const email = (lead.email || "").toLowerCase();
+  const everyWord = search.split(/\s+/).every((word) => {
+    const lower = word.toLowerCase();
+    if (name.includes(lower) || email.includes(lower)) return true;
+    const wordDigits = digits(word);
+    return wordDigits.length >= 3 && phone.includes(wordDigits);
+  });
+  if (everyWord) return true;
+  const allDigits = digits(search);
+  return /^\+?[0-9 ().-]+$/.test(search) && allDigits.length >= 3 && phone.includes(allDigits);
+}
+
+function fitsFilters(lead) {
+  if (filters.states.length && !filters.states.includes(lead.state)) return false;
+  if (filters.sources.length && !filters.sources.includes(lead.source)) return false;
+  if (filters.dispositions.length) {
+    const wanted = filters.dispositions.includes(config.noDisposition) && !lead.disposition;
+    if (!wanted && !filters.dispositions.includes(lead.disposition)) return false;
+  }
+  if (filters.callable && callableNow(lead.timeZone) !== true) return false;
+  return matchesSearch(lead);
+}
+
+function renderRow(lead) {
+  const look = dispositionLooks.get(lead.disposition);
+  const chip = lead.disposition
+    ? el("span", { className: "chip" }, look && look.emoji ? `${look.emoji} ${lead.disposition}` : lead.disposition)
+    : null;
+  if (chip) chip.style.setProperty("--chip", look ? look.color : "#64748b");
+  return el(
+    "tr",
+    { dataset: { leadId: lead.id, createdAt: lead.createdAt, timeZone: lead.timeZone || "", status: lead.status, phone: lead.phone || "" } },
+    el("td", { className: "c-name" }, el("a", { href: `/leads/${lead.id}/` }, lead.name || "(no name)")),
+    el("td", { className: "c-phone" }, lead.phone ? el("a", { href: `tel:${lead.phone}` }, lead.phoneDisplay || lead.phone) : null),
+    el("td", { className: "c-email" }, lead.email || ""),
+    el("td", { className: "c-state" }, lead.state || ""),
+    el("td", { className: "c-source" }, lead.source || ""),
+    el("td", { className: "c-disposition" }, chip),
+    el("td", { className: "c-status" }, el("span", { className: "status", dataset: { status: lead.status } }, lead.status)),
+    el("td", { className: "c-age" }, el("time", { datetime: lead.createdAt }, ageLabel(lead.createdAt))),
+    el("td", { className: "c-call" }, callableBadge(lead.timeZone)),
+  );
+}
+
+function renderStub(stubId, stub) {
+  return el(
+    "tr",
+    { className: "stub", dataset: { stubId, since: Date.now(), phone: stub.phone || "" } },
+    el("td", { className: "c-name" }, stub.name || "(no name)"),
+    el("td", { className: "c-phone" }, stub.phone ? el("a", { href: `tel:${stub.phone}` }, stub.phone) : null),
+    el("td", { className: "c-email" }, ""),
+    el("td", { className: "c-state" }, ""),
+    el("td", { className: "c-source" }, stub.source || ""),
+    el("td", { className: "c-disposition" }, ""),
+    el("td", { className: "c-status" }, el("span", { className: "status saving" }, "Saving…")),
+    el("td", { className: "c-age" }, "just now"),
+    el("td", { className: "c-call" }, ""),
+  );
+}
+
+const rowFor = (id) => tbody.querySelector(`tr[data-lead-id="${CSS.escape(String(id))}"]`);
+const stubFor = (stubId) => tbody.querySelector(`tr[data-stub-id="${CSS.escape(String(stubId))}"]`);
+
+function highlight(row) {
+  row.classList.add("fresh");
+  setTimeout(() => row.classList.remove("fresh"), FRESH_MS);
+}
+
+function showCounts() {
+  emptyState.hidden = tbody.children.length > 0;
+  resultCount.textContent = `${total} lead${total === 1 ? "" : "s"}${filters.callable ? " callable now" : ""}`;
+}
+
+function trimToPage() {
+  const rows = tbody.querySelectorAll("tr[data-lead-id]");
+  for (let i = config.limit; i < rows.length; i += 1) rows[i].remove();
+}
+
+function resolveStub(stubId) {
+  if (!stubId) return;
+  resolvedStubs.add(stubId);
+  const stub = stubFor(stubId);
+  if (stub) stub.remove();
+}
+
+function upsertRow(lead, { isNew, stubId }) {
+  const stub = stubId ? stubFor(stubId) : null;
+  resolveStub(stubId);
+  const existing = rowFor(lead.id);
+  if (existing) {
+    const row = renderRow(lead);
+    existing.replaceWith(row);
+    if (isNew) highlight(row);
+    return;
+  }
+  if (!isNew || !fitsFilters(lead)) {
+    if (stub) showCounts();
+    return;
+  }
+  total += 1;
+  if (!showsNewestFirst) {
+    unseenCount += 1;
+    unseen.hidden = false;
+    document.getElementById("unseen-text").textContent = `${unseenCount} new lead${unseenCount === 1 ? "" : "s"} not shown in this view.`;
+    showCounts();
+    return;
+  }
+  const row = renderRow(lead);
+  tbody.prepend(row);
+  highlight(row);
+  trimToPage();
+  showCounts();
+}
+
+function addStub(stubId, stub) {
+  if (!showsNewestFirst || resolvedStubs.has(stubId) || stubFor(stubId)) return;
+  // A re-post of a lead already on screen: point at it instead of adding a second row.
+  const samePhone = stub.phone && tbody.querySelector(`tr[data-lead-id][data-phone="${CSS.escape(stub.phone)}"]`);
+  if (samePhone) {
+    highlight(samePhone);
+    return;
+  }
+  const row = renderStub(stubId, stub);
+  tbody.prepend(row);
+  highlight(row);
+  showCounts();
+}
+
+onLiveEvent((event) => {
+  if (event.type === "new_lead_notification") upsertRow(event.lead, { isNew: event.isNew, stubId: event.stubId });
+  else if (event.type === "lead_updated") upsertRow(event.lead, { isNew: false, stubId: event.stubId });
+  else if (event.type === "lead_stub") addStub(event.stubId, event.lead);
+});
+
+// --- Catch-up: events sent while the socket was down are gone; re-read the first page. --------
+
+async function catchUp() {
+  const query = new URLSearchParams({ ...config.apiQuery, page: "1" });
+  let page;
+  try {
+    page = await api(`/api/leads?${query}`);
+  } catch {
+    return;
+  }
+  const leads = page.results.filter((lead) => !filters.callable || callableNow(lead.timeZone) === true);
+  if (showsNewestFirst) {
+    const stubs = [...tbody.querySelectorAll("tr.stub")].filter((stub) => Date.now() - Number(stub.dataset.since) < STUB_PATIENCE_MS);
+    const known = new Set([...tbody.querySelectorAll("tr[data-lead-id]")].map((row) => row.dataset.leadId));
+    const rows = leads.map((lead) => {
+      const row = renderRow(lead);
+      if (!known.has(String(lead.id))) highlight(row);
+      return row;
+    });
+    tbody.replaceChildren(...stubs, ...rows);
+    if (!filters.callable) total = page.pagination.total;
+  } else {
+    for (const lead of leads) {
+      const existing = rowFor(lead.id);
+      if (existing) existing.replaceWith(renderRow(lead));
+    }
+  }
+  showCounts();
+}
+
+onReconnect(catchUp);
+
+// --- Clock: ages, calling hours, and stubs whose lead never came. -----------------------------
+
+setInterval(() => {
+  for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
+    row.querySelector(".c-age time").textContent = ageLabel(row.dataset.createdAt);
+    row.querySelector(".c-call").replaceChildren(callableBadge(row.dataset.timeZone));
+  }
+  const overdue = [...tbody.querySelectorAll("tr.stub")].some((stub) => Date.now() - Number(stub.dataset.since) > STUB_PATIENCE_MS);
+  if (overdue) catchUp();
+}, 15000);
+
+// Filters apply with Enter or "Apply" (not on each change, which would reload the page while a
+// keyboard user arrows through a select).
+const form = document.getElementById("filters");
+form.addEventListener("submit", () => {
+  // Empty fields stay out of the address, so shared links stay short.
+  for (const field of form.elements) {
+    if (field.name && !field.value) field.disabled = true;
+  }
+});
+showCounts();
+window.addEventListener("pageshow", () => {
+  for (const field of form.elements) field.disabled = false;
+});
