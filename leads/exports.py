@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
 from django.db.models import QuerySet
 
@@ -63,21 +63,37 @@ def export_filename(leads: QuerySet[Lead]) -> str:
     return f"CrokodialCSV ({disposition}, {source}).csv"
 
 
-async def csv_chunks(leads: QuerySet[Lead]) -> AsyncIterator[str]:
-    """Yield the export a few hundred rows at a time, BOM first, so memory stays flat."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(name for name, _ in EXPORT_COLUMNS)
-    yield "\ufeff" + buffer.getvalue()
-    rows = 0
+def _drained(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    async for lead in leads.aiterator(chunk_size=2000):
-        writer.writerow(neutralise(value(lead)) for _, value in EXPORT_COLUMNS)
-        rows += 1
-        if rows % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    return text
+
+
+async def spreadsheet_csv(
+    header: Iterable[str], rows: AsyncIterable[Iterable[object]]
+) -> AsyncIterator[str]:
+    """Yield a CSV spreadsheets open safely: BOM and header first, then ROWS_PER_CHUNK rows at a
+    time (memory stays flat), every cell neutralised against formula injection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    yield "\ufeff" + _drained(buffer)
+    count = 0
+    async for row in rows:
+        writer.writerow(neutralise(cell) for cell in row)
+        count += 1
+        if count % ROWS_PER_CHUNK == 0:
+            yield _drained(buffer)
     if buffer.tell():
-        yield buffer.getvalue()
+        yield _drained(buffer)
+
+
+def csv_chunks(leads: QuerySet[Lead]) -> AsyncIterator[str]:
+    """Stream the export of `leads`."""
+
+    async def rows() -> AsyncIterator[list[object]]:
+        async for lead in leads.aiterator(chunk_size=2000):
+            yield [value(lead) for _, value in EXPORT_COLUMNS]
+
+    return spreadsheet_csv([name for name, _ in EXPORT_COLUMNS], rows())
