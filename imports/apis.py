@@ -1,8 +1,7 @@
-import math
 from http import HTTPStatus
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,6 +15,7 @@ from imports.serializers import ImportSerializer, import_resource
 from imports.services import UploadTooLarge, import_start
 from imports.upload import content_length_is_over_limit, upload_is_over_limit
 from leads.apis import ERROR_SCHEMA
+from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 
 DEPRECATED_ANSWER = {
     "error": "This endpoint is deprecated. Please use /api/csv-upload instead.",
@@ -94,62 +94,26 @@ class DeprecatedCsvImportApi(CsvUploadApi):
         return super().post(request)
 
 
-class ImportPageSerializer(serializers.Serializer):
-    page = serializers.IntegerField(required=False, default=1, min_value=1)
-    limit = serializers.IntegerField(required=False, default=50, min_value=10, max_value=100)
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise ValidationError(
-                {name: ["Unknown parameter; accepted: page, limit."] for name in unknown}
-            )
-        return super().to_internal_value(data)
-
-
 class ImportListApi(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("page", int, default=1),
-            OpenApiParameter("limit", int, default=50, description="10 to 100."),
-        ],
+        operation_id="imports_list",
+        parameters=PAGE_PARAMETERS,
         responses={
-            200: inline_serializer(
-                "ImportPage",
-                {
-                    "results": ImportSerializer(many=True),
-                    "pagination": inline_serializer(
-                        "ImportPagination",
-                        {
-                            "total": serializers.IntegerField(),
-                            "page": serializers.IntegerField(),
-                            "pages": serializers.IntegerField(),
-                            "limit": serializers.IntegerField(),
-                        },
-                    ),
-                },
-            ),
+            200: page_schema("ImportPage", ImportSerializer(many=True)),
             400: ERROR_SCHEMA,
             401: ERROR_SCHEMA,
         },
     )
     def get(self, request: Request) -> Response:
-        params = ImportPageSerializer(data=request.query_params)
+        params = PageParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page, limit = params.validated_data["page"], params.validated_data["limit"]
-        jobs = import_list(tenant=request.user)
-        total = jobs.count()
-        start = (page - 1) * limit
         return Response(
-            {
-                "results": ImportSerializer(jobs[start : start + limit], many=True).data,
-                "pagination": {
-                    "total": total,
-                    "page": page,
-                    "pages": max(1, math.ceil(total / limit)),
-                    "limit": limit,
-                },
-            }
+            page_of(
+                import_list(tenant=request.user),
+                page=params.validated_data["page"],
+                limit=params.validated_data["limit"],
+                serialize=lambda page: ImportSerializer(page, many=True).data,
+            )
         )
 
 

@@ -1,4 +1,3 @@
-import math
 from typing import Any
 
 from django.http import QueryDict, StreamingHttpResponse
@@ -19,6 +18,13 @@ from leads.normalize import (
     normalize_state,
     normalize_zip,
 )
+from leads.pagination import (
+    PAGE_PARAMETERS,
+    PageParamsSerializer,
+    QueryParamsSerializer,
+    page_of,
+    page_schema,
+)
 from leads.selectors import (
     NO_DISPOSITION,
     SORT_FIELDS,
@@ -29,9 +35,6 @@ from leads.selectors import (
 )
 from leads.serializers import CamelCaseModelSerializer, LeadSerializer
 from leads.services import lead_update
-
-LIST_PARAMS = ("search", "states", "dispositions", "sources", "sortBy", "sortDirection")
-PAGE_PARAMS = ("page", "limit")
 
 
 class CommaListField(serializers.ListField):
@@ -48,15 +51,13 @@ class CommaListField(serializers.ListField):
         return super().get_value(dictionary)
 
 
-class LeadFilterSerializer(serializers.Serializer):
+class LeadFilterSerializer(QueryParamsSerializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     states = CommaListField(child=serializers.CharField(), required=False)
     dispositions = CommaListField(child=serializers.CharField(max_length=50), required=False)
     sources = CommaListField(child=serializers.CharField(), required=False)
     sortBy = serializers.ChoiceField(list(SORT_FIELDS), required=False, default="createdAt")
     sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
-
-    allowed_params: tuple[str, ...] = LIST_PARAMS
 
     def validate_states(self, states: list[str]) -> list[str]:
         try:
@@ -72,15 +73,6 @@ class LeadFilterSerializer(serializers.Serializer):
             raise ValidationError(f"Unknown source {unknown[0]!r}; accepted: {accepted}.")
         return [source_by_key[source.casefold()] for source in sources]
 
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        unknown = sorted(set(data) - set(self.allowed_params))
-        if unknown:
-            accepted = ", ".join(self.allowed_params)
-            raise ValidationError(
-                {name: [f"Unknown parameter; accepted: {accepted}."] for name in unknown}
-            )
-        return super().to_internal_value(data)
-
     def filters(self) -> LeadFilters:
         data = self.validated_data
         return LeadFilters(
@@ -93,11 +85,8 @@ class LeadFilterSerializer(serializers.Serializer):
         )
 
 
-class LeadPageSerializer(LeadFilterSerializer):
-    page = serializers.IntegerField(required=False, default=1, min_value=1)
-    limit = serializers.IntegerField(required=False, default=50, min_value=10, max_value=100)
-
-    allowed_params = LIST_PARAMS + PAGE_PARAMS
+class LeadPageSerializer(LeadFilterSerializer, PageParamsSerializer):
+    pass
 
 
 def _filters_from(request: Request, serializer_class: type[LeadFilterSerializer]) -> Any:
@@ -124,47 +113,23 @@ ERROR_SCHEMA = inline_serializer(
 class LeadListApi(APIView):
     @extend_schema(
         operation_id="leads_list",
-        parameters=[
-            *FILTER_PARAMETERS,
-            OpenApiParameter("page", int, default=1),
-            OpenApiParameter("limit", int, default=50, description="10 to 100."),
-        ],
+        parameters=[*FILTER_PARAMETERS, *PAGE_PARAMETERS],
         responses={
-            200: inline_serializer(
-                "LeadPage",
-                {
-                    "results": LeadSerializer(many=True),
-                    "pagination": inline_serializer(
-                        "Pagination",
-                        {
-                            "total": serializers.IntegerField(),
-                            "page": serializers.IntegerField(),
-                            "pages": serializers.IntegerField(),
-                            "limit": serializers.IntegerField(),
-                        },
-                    ),
-                },
-            ),
+            200: page_schema("LeadPage", LeadSerializer(many=True)),
             400: ERROR_SCHEMA,
             401: ERROR_SCHEMA,
         },
     )
     def get(self, request: Request) -> Response:
         params = _filters_from(request, LeadPageSerializer)
-        page, limit = params.validated_data["page"], params.validated_data["limit"]
         leads = lead_list(tenant=request.user, filters=params.filters())
-        total = leads.count()
-        start = (page - 1) * limit
         return Response(
-            {
-                "results": LeadSerializer(leads[start : start + limit], many=True).data,
-                "pagination": {
-                    "total": total,
-                    "page": page,
-                    "pages": max(1, math.ceil(total / limit)),
-                    "limit": limit,
-                },
-            }
+            page_of(
+                leads,
+                page=params.validated_data["page"],
+                limit=params.validated_data["limit"],
+                serialize=lambda page: LeadSerializer(page, many=True).data,
+            )
         )
 
 
