@@ -81,50 +81,50 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
 
 def shared_database_env(**extra: str) -> dict[str, str]:
     """Environment for a server or worker process that shares the running test's database
-    (PostgreSQL) and Redis. Call it inside a test, once the test database exists."""
+    (PostgreSQL, or a SQLite file) and Redis, if any. Call it once the test database exists."""
     from urllib.parse import quote
 
     from django.conf import settings
+    from django.db import connection
 
-    database = settings.DATABASES["default"]
-    credentials = quote(database["USER"] or "", safe="")
-    if database.get("PASSWORD"):
-        credentials += ":" + quote(database["PASSWORD"], safe="")
-    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-    return {
-        "DATABASE_URL": f"postgres://{credentials}@{host}/{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SECRET_KEY": "live-test-secret",
-        **extra,
-    }
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        credentials = quote(database["USER"] or "", safe="")
+        if database.get("PASSWORD"):
+            credentials += ":" + quote(database["PASSWORD"], safe="")
+        host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+        database_url = f"postgres://{credentials}@{host}/{database['NAME']}"
+    else:
+        database_url = f"sqlite:///{Path(database['NAME']).resolve()}"
+    env = {"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": "live-test-secret"}
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    return {**env, **extra}
+
+
+WORKER_START_TIMEOUT = 30
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], *, concurrency: int = 2) -> Iterator[subprocess.Popen]:
-    """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it."""
+def celery_worker(
+    env: dict[str, str], *, concurrency: int = 2, wait_ready: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it.
+
+    With `wait_ready`, return only once the worker says it is ready to take tasks.
+    """
     process_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
         "DJANGO_SETTINGS_MODULE": "crokodial.settings",
         **env,
     }
-    with tempfile.TemporaryFile(mode="w+") as log:
+    command = [sys.executable, "-m", "celery", "-A", "crokodial", "worker",
+               "--concurrency", str(concurrency), "--loglevel", "INFO",
+               "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    with tempfile.NamedTemporaryFile(mode="w+", suffix=".log") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "crokodial",
-                "worker",
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            command,
             cwd=ROOT,
             env=process_env,
             stdout=log,
@@ -133,6 +133,11 @@ def celery_worker(env: dict[str, str], *, concurrency: int = 2) -> Iterator[subp
             start_new_session=True,
         )
         try:
+            deadline = time.monotonic() + WORKER_START_TIMEOUT
+            while wait_ready and "ready." not in Path(log.name).read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start:\n{Path(log.name).read_text()}")
+                time.sleep(0.1)
             yield process
         finally:
             if process.poll() is None:
