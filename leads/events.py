@@ -10,6 +10,8 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -54,8 +56,29 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _publisher[1]
 
 
+_held = threading.local()
+
+
+@contextmanager
+def tenant_events_held() -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    """Collect the events this thread sends instead of sending them; the caller publishes them.
+
+    The webhook's ASGI route does its database work in a thread, then publishes the events from
+    the server's own event loop with `send_to_tenant_async`: no extra thread hop per event.
+    """
+    _held.events = []
+    try:
+        yield _held.events
+    finally:
+        del _held.events
+
+
 def send_to_tenant(tenant_id: int, payload: dict[str, Any]) -> None:
     """Send now. Delivery is at most once: a failure is logged, never raised to the writer."""
+    held = getattr(_held, "events", None)
+    if held is not None:
+        held.append((tenant_id, payload))
+        return
     try:
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             # Its queues belong to the server's own loop: only in-process hand-off works.

@@ -8,6 +8,7 @@ their database connections (see README, "Real-time intake"), and the answer come
 """
 
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,20 +20,27 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
+from leads.events import send_to_tenant_async, tenant_events_held
 from webhooks.intake import MAX_BODY_BYTES, WebhookAnswer, nextgen_webhook_answer
+
+logger = logging.getLogger("crokodial.webhooks")
 
 WEBHOOK_PATH = re.compile(r"/api/webhooks/nextgen/?")
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
 
-def _answer_in_thread(headers: dict[str, str], body: bytes, received_at: float) -> WebhookAnswer:
+def _answer_in_thread(
+    headers: dict[str, str], body: bytes, received_at: float
+) -> tuple[WebhookAnswer, list[tuple[int, dict[str, Any]]]]:
     # This thread keeps its connection between calls; drop it only once it has failed.
     if connection.connection is not None and connection.errors_occurred:
         if not connection.is_usable():
             connection.close()
         connection.errors_occurred = False
-    return nextgen_webhook_answer(headers=headers, body=body, received_at=received_at)
+    with tenant_events_held() as events:
+        answer = nextgen_webhook_answer(headers=headers, body=body, received_at=received_at)
+    return answer, events
 
 
 # Each thread holds one pooled database connection for good: at most half the pool, so
@@ -90,7 +98,13 @@ def with_vendor_webhook(django_app: ASGIApp) -> ASGIApp:
         body = await _read_body(receive)
         # An oversized body is still judged by the pipeline, which answers 413.
         body = b"x" * (MAX_BODY_BYTES + 1) if body is None else body
-        answer = await answer_in_thread(headers, body, received_at)
+        answer, events = await answer_in_thread(headers, body, received_at)
         await _send_json(send, answer.status, answer.body, answer.headers)
+        # After the commit (the thread has returned) and after the vendor has its answer.
+        for tenant_id, payload in events:
+            try:
+                await send_to_tenant_async(tenant_id, payload)
+            except Exception:
+                logger.exception("event %s for tenant %s was not sent", payload["type"], tenant_id)
 
     return app
