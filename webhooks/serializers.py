@@ -211,10 +211,6 @@ class NextGenLeadSerializer(serializers.Serializer):
             raise serializers.ValidationError({"zip_code": [str(error)]}) from None
         return attrs
 
-    def lead_fields(self) -> dict[str, Any]:
-        """Return the validated body as lead model fields, for `leads.services.lead_upsert`."""
-        return nextgen_lead_fields(self.validated_data, self.initial_data)
-
 
 def nextgen_lead_fields(data: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
     """Translate a validated NextGen body into lead model fields; unknown keys go to vendor_data."""

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from leads.models import Lead, LeadStatus
 from leads.services import lead_merge, lead_upsert, premium_note
 from tests.factories import make_lead
-from webhooks.serializers import NextGenLeadSerializer
+from webhooks.serializers import nextgen_payload_validate
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,7 @@ PREMIUM_NOTE = "Premium listing applied: base $45.00 + premium $12.50 = $57.50"
 def delivered(name: str = "nextgen_data.json", **overrides: Any) -> dict[str, Any]:
     """Return a fixture body as the normalised lead fields the webhook hands to lead_upsert."""
     body = {**json.loads((FIXTURES / name).read_text()), **overrides}
-    serializer = NextGenLeadSerializer(data=body)
-    serializer.is_valid(raise_exception=True)
-    return serializer.lead_fields()
+    return nextgen_payload_validate(body)
 
 
 @pytest.fixture(
