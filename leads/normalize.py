@@ -75,6 +75,12 @@ def _nanp_valid_number_pattern() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{pattern})" for pattern in region_patterns))
 
 
+def normalizer_warm_up() -> None:
+    """Build the lazily built tables now (the NANP pattern takes ~0.1 s): a server calls this at
+    start, so its first lead does not wait for them, nor do several threads build them at once."""
+    _nanp_valid_number_pattern()
+
+
 def _nanp_number_is_dialable(national_number: str) -> bool:
     # Stricter than phonenumbers on purpose: it also accepts Dominican numbers whose exchange starts
     # with 0 or 1 (809-0xx, 800-14x) and Canada's 7-digit 310-xxxx lines, none of which a US agent

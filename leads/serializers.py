@@ -55,10 +55,34 @@ class LeadSerializer(CamelCaseModelSerializer):
         return phone_for_display(lead.phone)
 
 
-# Building a ModelSerializer's fields costs milliseconds; the webhook's hot path serialises one
-# lead per call, so it reuses one bound instance (to_representation keeps no state).
-_LEAD_RESOURCE = LeadSerializer()
+class LeadResourceWriter:
+    """`LeadSerializer(lead).data`, minus DRF's per-field bookkeeping.
+
+    The webhook serialises one lead per call, hundreds of times a second. The serializer's own
+    fields still convert every value, so the two cannot drift apart; only a text field holding
+    a plain string, most of a lead, skips the call that would return it unchanged.
+    """
+
+    def __init__(self) -> None:
+        serializer = LeadSerializer()
+        # (key, attribute or None for a computed value, is plain text, converter)
+        self.plan: list[tuple[str, str | None, bool, Any]] = []
+        for key, field in serializer.fields.items():
+            if isinstance(field, serializers.SerializerMethodField):
+                self.plan.append((key, None, False, getattr(serializer, field.method_name)))
+            else:
+                text = type(field) is serializers.CharField
+                self.plan.append((key, field.source, text, field.to_representation))
+
+    def __call__(self, lead: Lead) -> dict[str, Any]:
+        out = {}
+        for key, source, text, convert in self.plan:
+            if source is None:
+                out[key] = convert(lead)
+                continue
+            value = getattr(lead, source)
+            out[key] = value if value is None or (text and type(value) is str) else convert(value)
+        return out
 
 
-def lead_resource(lead: Lead) -> dict[str, Any]:
-    return _LEAD_RESOURCE.to_representation(lead)
+lead_resource = LeadResourceWriter()

@@ -184,6 +184,36 @@ def _new_lead_values(incoming: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _lead_insert(*, tenant_id: int, values: Mapping[str, Any]) -> Lead:
+    """INSERT a new lead in one statement and return it; IntegrityError if a key is taken.
+
+    `Lead.objects.create` compiles its SQL anew on every call, a fifth of the webhook's CPU at
+    hundreds of leads a second; this statement is built once, and the fields still convert
+    every value for the database.
+    """
+    now = timezone.now()
+    lead = Lead(tenant_id=tenant_id, created_at=now, updated_at=now, **values)
+    connection = transaction.get_connection()
+    params = [
+        field.get_db_prep_save(getattr(lead, field.attname), connection) for field in _COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, params)
+        lead.pk = cursor.fetchone()[0]
+    lead._state.adding, lead._state.db = False, connection.alias
+    return lead
+
+
+_COLUMNS = [field for field in Lead._meta.concrete_fields if not field.primary_key]
+# Built from the model's own names only, never from input.
+_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
+    table=Lead._meta.db_table,
+    columns=", ".join(f'"{field.column}"' for field in _COLUMNS),
+    values=", ".join(["%s"] * len(_COLUMNS)),
+    pk=f'"{Lead._meta.pk.column}"',
+)
+
+
 def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertResult:
     """Store `incoming` (normalised model field values) as a new lead or merge it into a match.
 
@@ -203,7 +233,7 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
         # one round trip instead of six. A unique key already taken means a match exists.
         values = _new_lead_values(incoming)
         try:
-            lead = Lead.objects.create(tenant_id=tenant_id, **values)
+            lead = _lead_insert(tenant_id=tenant_id, values=values)
             return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
         except IntegrityError:
             pass
@@ -218,7 +248,7 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
                 values = _new_lead_values(incoming)
                 try:
                     with transaction.atomic():
-                        lead = Lead.objects.create(tenant_id=tenant_id, **values)
+                        lead = _lead_insert(tenant_id=tenant_id, values=values)
                 except IntegrityError:
                     continue  # a concurrent delivery stored it first: merge into that one
                 return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
