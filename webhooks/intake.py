@@ -152,7 +152,12 @@ def _queue(tenant_id: int, payload: Any, fields: dict[str, Any], trace_id: str) 
     body = payload.dict() if isinstance(payload, QueryDict) else payload
     try:
         nextgen_lead_persist.apply_async(
-            args=[tenant_id, body, trace_id, stub_id, time.time()], retry=False
+            args=[tenant_id, body, trace_id, stub_id, time.time()],
+            retry=False,
+            # Celery would otherwise repr the whole body into the message headers: a third of
+            # this request's CPU, and the lead's personal data in every task log line.
+            argsrepr=f"[{tenant_id}, <lead>, {trace_id!r}, {stub_id!r}]",
+            kwargsrepr="{}",
         )
     except (KombuError, OSError, RedisError):
         logger.exception("nextgen_delivery trace_id=%s could not be queued", trace_id)
