@@ -43,7 +43,7 @@ webhook() {
   USE_FAST_PATH=0 start web
   wait_for_web
   $PY bench/webhook_latency.py --url "http://$HOST:$PORT" --rates "$RATES" \
-    --seconds "$SECONDS_PER_RATE" --json bench/results/webhook.json
+    --seconds "$SECONDS_PER_RATE" --watch "web=${pids[0]}" --json bench/results/webhook.json
   stop_stack
 }
 
@@ -53,7 +53,8 @@ fast_path() {
   start worker
   wait_for_web
   $PY bench/webhook_latency.py --url "http://$HOST:$PORT" --rates "$RATES" \
-    --seconds "$SECONDS_PER_RATE" --fast-path --json bench/results/fast_path.json
+    --seconds "$SECONDS_PER_RATE" --watch "web=${pids[0]}" --watch "worker=${pids[1]}" \
+    --fast-path --json bench/results/fast_path.json
   stop_stack
   unset USE_FAST_PATH
 }

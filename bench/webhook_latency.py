@@ -12,6 +12,10 @@ latency percentiles from POST sent to event received, and to the acknowledgement
 
 With --fast-path the stack must run with USE_FAST_PATH=1; the bench then also times the
 `lead_stub` event and the persisted event that replaces it.
+
+With --watch NAME=PGID (repeatable; bench/run.sh passes the stack's process groups), each rate
+also reports the CPU milliseconds those processes, PostgreSQL's and this client's spent per
+lead sent: on two shared cores that, more than latency, says how far a rate can go.
 """
 
 import argparse
@@ -52,6 +56,25 @@ class RateRun:
     samples: dict[str, Sample] = field(default_factory=dict)
     wrong_tenant_events: int = 0
     duplicate_events: int = 0
+
+
+def cpu_seconds(watched: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each watched process group, PostgreSQL and this process."""
+    ticks = dict.fromkeys([*watched, "postgres"], 0)
+    groups = {pgid: name for name, pgid in watched.items()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        name = groups.get(int(fields[2])) or ("postgres" if comm == "postgres" else None)
+        if name:
+            ticks[name] += int(fields[11]) + int(fields[12])
+    seconds = {name: count / os.sysconf("SC_CLK_TCK") for name, count in ticks.items()}
+    seconds["client"] = time.process_time()
+    return seconds
 
 
 def manage(*args: str) -> str:
@@ -220,8 +243,9 @@ def forget_bench_leads() -> None:
     connection.close()
 
 
-async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
+async def run_rate(client, rate, seconds, credentials, runs, fast_path, watched) -> dict:
     await asyncio.to_thread(forget_bench_leads)
+    cpu_before = cpu_seconds(watched)
     run = RateRun(rate=rate)
     runs.append(run)
     run_id = uuid.uuid4().hex[:8]
@@ -265,6 +289,10 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
         await asyncio.sleep(0.05)
     for task in list(pending):
         task.cancel()
+    cpu_used = {
+        name: round((spent - cpu_before[name]) / total * 1000, 2)
+        for name, spent in cpu_seconds(watched).items()
+    }
 
     samples = list(run.samples.values())
     acked = [s for s in samples if s.status // 100 == 2]
@@ -285,6 +313,7 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path) -> dict:
         "connections": client.open_connections,
         "ack_ms": percentiles([s.acked_at - s.sent_at for s in acked]),
         "event_ms": percentiles([s.event_at - s.sent_at for s in delivered]),
+        "cpu_ms_per_lead": cpu_used,
     }
     if fast_path:
         stubs = [s for s in acked if s.stub_at]
@@ -304,7 +333,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--fast-path", action="store_true")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="NAME=PGID",
+        help="report the CPU this process group spends per lead (repeatable)",
+    )
     args = parser.parse_args()
+    watched = {name: int(pgid) for name, pgid in (item.split("=") for item in args.watch)}
 
     credentials = [bench_agent("bench_agent_a"), bench_agent("bench_agent_b")]
     cookies = [
@@ -324,20 +361,26 @@ async def main() -> None:
         ]
         client = RawHttpClient(args.url)
         for rate in (int(r) for r in args.rates.split(",")):
-            result = await run_rate(client, rate, args.seconds, credentials, runs, args.fast_path)
+            result = await run_rate(
+                client, rate, args.seconds, credentials, runs, args.fast_path, watched
+            )
             results.append(result)
             print(json.dumps(result), flush=True)
         for listener in listeners:
             listener.cancel()
 
     print()
-    print("| rate/s | sent | acked | stored | delivered | ack p50/p95/p99 | event p50/p95/p99/max")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| rate/s | sent | acked | stored | delivered | ack p50/p95/p99 | event p50/p95/p99/max"
+        " | CPU ms per lead |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         ack = " / ".join(str(r["ack_ms"][k]) for k in ("p50", "p95", "p99"))
         event = " / ".join(str(r["event_ms"][k]) for k in ("p50", "p95", "p99", "max"))
         counts = " | ".join(str(r[k]) for k in ("sent", "acknowledged", "stored", "delivered"))
-        print(f"| {r['rate']} | {counts} | {ack} | {event} |")
+        cpu = ", ".join(f"{name} {ms}" for name, ms in r["cpu_ms_per_lead"].items())
+        print(f"| {r['rate']} | {counts} | {ack} | {event} | {cpu} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
