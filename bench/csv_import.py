@@ -285,6 +285,13 @@ def main() -> None:
         "--import-export-rows", type=int, default=0, help="django-import-export: first N rows only"
     )
     parser.add_argument("--skip-import-export", action="store_true")
+    parser.add_argument(
+        "--phases",
+        help="comma-separated phases: crokodial,re-upload,copy-raw,copy-leads,import-export",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each phase this many times, report each run"
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,6 +306,7 @@ def main() -> None:
     from generate_nextgen_csv import write_export
 
     _ensure_database(os.environ["DATABASE_URL"])
+    os.environ.pop("REDIS_URL", None)  # every phase runs the import eagerly, in its own process
     env = {**os.environ, "DJANGO_SECRET_KEY": "bench-only-secret-key"}
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
     subprocess.run(migrate, check=True, cwd=ROOT, env=env)
@@ -311,16 +319,23 @@ def main() -> None:
     phases = ["crokodial", "re-upload", "copy-raw", "copy-leads"]
     if not args.skip_import_export:
         phases.append("import-export")
+    if args.phases:
+        phases = args.phases.split(",")
     results = {}
-    for phase in phases:
-        results[phase] = _child(phase, path, args.import_export_rows or None)
-        result = results[phase]
-        result["rows_per_second"] = result["rows"] / result["seconds"]
-        print(f"  {phase:14s} {result['rows']:>7} rows in {result['seconds']:7.2f} s = "
-              f"{result['rows_per_second']:>9,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB "
-              f"{result.get('stats', '')}", flush=True)  # fmt: skip
+    for _run in range(args.repeat):
+        for phase in phases:
+            result = _child(phase, path, args.import_export_rows or None)
+            result["rows_per_second"] = result["rows"] / result["seconds"]
+            # With --repeat, the table keeps each phase's fastest run.
+            best = results.get(phase)
+            if best is None or result["rows_per_second"] > best["rows_per_second"]:
+                results[phase] = result
+            print(f"  {phase:14s} {result['rows']:>7} rows in {result['seconds']:7.2f} s = "
+                  f"{result['rows_per_second']:>9,.0f} rows/s, peak RSS "
+                  f"{result['peak_rss_mb']:.0f} MB {result.get('stats', '')} "
+                  f"load {_load_average()}", flush=True)  # fmt: skip
 
-    ours = results["crokodial"]["rows_per_second"]
+    ours = results.get("crokodial", next(iter(results.values())))["rows_per_second"]
     print()
     print("| contender | rows | seconds | rows/s | peak RSS | vs Crokodial |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -4,10 +4,13 @@
 one lookup of the tenant's leads that share a NextGen id, phone or email with the batch, the
 merge in Python (so duplicates inside the batch chain onto one lead, in file order), then one
 write for the new leads (COPY on PostgreSQL) and one for the changed ones.
+
+Successive batches of one import share a `LeadKeys`: when the tenant had no leads as the import
+began, only the keys the import itself has written can be stored, so rows with none of those
+skip the lookup and go straight to COPY.
 """
 
 import json
-import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +47,50 @@ class BulkUpsertResult:
         return self.outcomes.count(outcome)
 
 
+class LeadKeys:
+    """The keys a tenant's stored leads may hold, remembered across the batches of one import.
+
+    If the tenant had leads when the import began, any key may be stored and every row is looked
+    up. Otherwise only keys written by earlier batches can be. A lead stored meanwhile by another
+    door (the webhook) is still found: its unique key stops the batch's COPY, and the batch is
+    redone row by row (`lead_bulk_upsert`).
+    """
+
+    def __init__(self, *, tenant_had_leads: bool) -> None:
+        self.tenant_had_leads = tenant_had_leads
+        self._written: dict[str, set[str]] = {name: set() for name in MATCH_FIELDS}
+
+    @classmethod
+    def for_tenant(cls, tenant_id: int) -> "LeadKeys":
+        return cls(tenant_had_leads=Lead.objects.filter(tenant_id=tenant_id).exists())
+
+    def forget(self) -> None:
+        """Look every row up from now on, as if the tenant had leads when the import began."""
+        self.tenant_had_leads = True
+        self._written = {name: set() for name in MATCH_FIELDS}
+
+    def rows_to_look_up(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """Return the rows a stored lead may match."""
+        if self.tenant_had_leads:
+            return rows
+        written = self._written
+        nextgen_ids, phones, emails = written["nextgen_id"], written["phone"], written["email"]
+        return [
+            row
+            for row in rows
+            if row.get("nextgen_id") in nextgen_ids
+            or row.get("phone") in phones
+            or row.get("email") in emails
+        ]
+
+    def remember(self, index: Mapping[str, Mapping[str, Any]]) -> None:
+        """Note the keys a batch left on the tenant's leads (its index of keys to leads)."""
+        if self.tenant_had_leads:
+            return
+        for name in MATCH_FIELDS:
+            self._written[name].update(index[name])
+
+
 class LeadChangedMeanwhile(IntegrityError):
     """A lead the batch read was changed or deleted by another writer before the batch wrote."""
 
@@ -65,6 +112,7 @@ def lead_bulk_upsert(
     rows: Sequence[Mapping[str, Any]],
     source: str,
     assigned_to_id: int | None = None,
+    keys: LeadKeys | None = None,
 ) -> BulkUpsertResult:
     """Store each of `rows` (normalised model field values) as a new lead or merge it into a match.
 
@@ -72,7 +120,8 @@ def lead_bulk_upsert(
     exactly as `lead_upsert` does, including leads created by earlier rows of the same batch.
     `source` and `assigned_to_id` apply to the leads this creates only. Every row needs a phone
     or an email. If a concurrent writer takes one of the batch's keys first, the batch is redone
-    one row at a time through `lead_upsert`, which settles such races.
+    one row at a time through `lead_upsert`, which settles such races. `keys`, shared by the
+    batches of one import, spares the lookup of rows no stored lead can match.
     """
     for row in rows:
         if not (row.get("phone") or row.get("email")):
@@ -82,12 +131,19 @@ def lead_bulk_upsert(
     try:
         with transaction.atomic():
             return _merge_and_write(
-                tenant_id=tenant_id, rows=rows, source=source, assigned_to_id=assigned_to_id
+                tenant_id=tenant_id,
+                rows=rows,
+                source=source,
+                assigned_to_id=assigned_to_id,
+                keys=keys,
             )
     except IntegrityError:
-        return _upsert_each(
+        result = _upsert_each(
             tenant_id=tenant_id, rows=rows, source=source, assigned_to_id=assigned_to_id
         )
+        if keys is not None:
+            keys.forget()  # another writer is adding leads: look every row up from now on
+        return result
 
 
 def _merge_and_write(
@@ -96,10 +152,12 @@ def _merge_and_write(
     rows: Sequence[Mapping[str, Any]],
     source: str,
     assigned_to_id: int | None,
+    keys: LeadKeys | None,
 ) -> BulkUpsertResult:
     index: dict[str, dict[str, _Slot]] = {name: {} for name in MATCH_FIELDS}
     stored: list[_Slot] = []
-    for values in _existing_matches(tenant_id, rows):
+    looked_up = rows if keys is None else keys.rows_to_look_up(rows)
+    for values in _existing_matches(tenant_id, looked_up) if looked_up else ():
         slot = _Slot(values, values["id"])
         stored.append(slot)
         for name in MATCH_FIELDS:
@@ -167,6 +225,8 @@ def _merge_and_write(
         writer.update([slot.values for slot in changed])
     if created:
         writer.insert([slot.values for slot in created])
+    if keys is not None:
+        keys.remember(index)
     return result
 
 
@@ -308,9 +368,9 @@ class _PostgresWriter:
             connection.ops.quote_name(column)
             for column in [column for _, column, _ in self.columns] + extra
         )
-        defaults = {attname: default for attname, _, default in self.columns}
-        defaults["vendor_data"] = "{}"
-        row_values = operator.itemgetter(*attnames)
+        defaults = [default for _, _, default in self.columns] + [None] * len(extra)
+        defaults[attnames.index("vendor_data")] = "{}"
+        encode_json = DjangoJSONEncoder().encode
         # Django wraps execute() errors (a unique violation becomes IntegrityError), not COPY's.
         with (
             connection.wrap_database_errors,
@@ -318,12 +378,10 @@ class _PostgresWriter:
         ):
             write_row = copy.write_row
             for row in rows:
-                values = {**defaults, **row}
-                if row.get("vendor_data"):
-                    values["vendor_data"] = json.dumps(row["vendor_data"], cls=DjangoJSONEncoder)
-                elif "vendor_data" in row:
-                    values["vendor_data"] = "{}"
-                write_row(row_values(values))
+                vendor_data = row.get("vendor_data")
+                if vendor_data is not None:
+                    row = {**row, "vendor_data": encode_json(vendor_data) if vendor_data else "{}"}
+                write_row(tuple(map(row.get, attnames, defaults)))
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
         with connection.cursor() as cursor:

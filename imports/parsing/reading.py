@@ -125,7 +125,7 @@ def csv_records(
                 ) from None
             line = next_line
             next_line = reader.line_num + 1
-            if any(cell.strip() for cell in cells):
+            if any(map(str.strip, cells)):
                 yield line, cells
 
 

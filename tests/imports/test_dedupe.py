@@ -225,3 +225,65 @@ def test_a_lead_changed_after_the_lookup_is_merged_again(agent, monkeypatch):
 
     lead.refresh_from_db()
     assert (lead.city, lead.notes) == ("Austin", "agent wrote this")
+
+
+# --- Batches of one import share what they wrote (LeadKeys) ----------------------------------
+
+
+def upsert_with(keys: bulk.LeadKeys, tenant: Any, *rows: dict) -> list[str]:
+    return lead_bulk_upsert(
+        tenant_id=tenant.pk,
+        rows=list(rows),
+        source=LeadSource.NEXTGEN,
+        assigned_to_id=tenant.pk,
+        keys=keys,
+    ).outcomes
+
+
+def looked_up_rows(monkeypatch) -> list[list[dict]]:
+    """Record the rows each batch looks up in the database."""
+    calls: list[list[dict]] = []
+    look_up = bulk._existing_matches
+
+    def recorded(tenant_id: int, rows: list) -> list:
+        calls.append(list(rows))
+        return look_up(tenant_id, rows)
+
+    monkeypatch.setattr(bulk, "_existing_matches", recorded)
+    return calls
+
+
+def test_an_import_into_an_empty_tenant_looks_up_only_keys_it_wrote(agent, monkeypatch):
+    keys = bulk.LeadKeys.for_tenant(agent.pk)
+    calls = looked_up_rows(monkeypatch)
+
+    assert upsert_with(keys, agent, ANN, {"phone": "+12104611181"}) == [IMPORTED, IMPORTED]
+    assert upsert_with(keys, agent, {"email": "ann@example.com", "city": "Austin"}) == [UPDATED]
+    assert upsert_with(keys, agent, {"email": "bob@example.com"}) == [IMPORTED]
+
+    assert calls == [[{"email": "ann@example.com", "city": "Austin"}]]
+    assert Lead.objects.get(tenant=agent, nextgen_id="NG1").city == "Austin"
+
+
+def test_a_tenant_with_leads_has_every_row_looked_up(agent, monkeypatch):
+    make_lead(agent, phone="+12104611180", email="", city="")
+    keys = bulk.LeadKeys.for_tenant(agent.pk)
+    calls = looked_up_rows(monkeypatch)
+
+    assert upsert_with(keys, agent, {**ANN, "city": "Austin"}) == [UPDATED]
+
+    assert len(calls) == 1
+    assert only_lead(agent).city == "Austin"
+
+
+def test_a_lead_stored_by_another_door_during_the_import_is_merged_not_duplicated(agent):
+    keys = bulk.LeadKeys.for_tenant(agent.pk)
+    assert upsert_with(keys, agent, {"phone": "+12104611181"}) == [IMPORTED]
+    # The webhook stores Ann after the import began: no batch of the import wrote her keys.
+    lead_upsert(tenant_id=agent.pk, incoming={**ANN, "city": ""})
+
+    assert upsert_with(keys, agent, {**ANN, "city": "Austin"}) == [UPDATED]
+
+    assert Lead.objects.filter(tenant=agent).count() == 2
+    assert Lead.objects.get(tenant=agent, nextgen_id="NG1").city == "Austin"
+    assert keys.rows_to_look_up([{"email": "x@example.com"}]) == [{"email": "x@example.com"}]
