@@ -60,7 +60,7 @@ fast_path() {
 }
 
 backlog() {
-  $PY bench/worker_backlog.py --leads "${BENCH_BACKLOG:-10000}" --pools "${BENCH_POOLS:-prefork:2,threads:8}"
+  $PY bench/worker_backlog.py --leads "${BENCH_BACKLOG:-10000}" --pools "${BENCH_POOLS:-threads:8,threads:32}"
 }
 
 csv() {

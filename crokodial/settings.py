@@ -223,11 +223,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Threads, not processes: a fast-path task mostly waits for the batch that stores its lead, and
+# the tasks waiting in one process share that batch (webhooks.tasks, webhooks.batching).
+CELERY_WORKER_POOL = "threads"
+CELERY_WORKER_CONCURRENCY = _env_int("CELERY_CONCURRENCY", 32)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task whose worker died is handed out again after this many seconds (kombu's Redis
     # transport default is an hour); the idempotent upsert makes the second run harmless.
     "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 60),
+    # Look for such tasks every 5 s. kombu 5.7 scans only on every 10th 10 s tick by default, so
+    # a restarted worker picked them up only 100 s after its start.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
     # The fast path answers 503 quickly rather than hang when Redis is gone.
     "socket_connect_timeout": 2,
     "socket_timeout": 5,

@@ -2,16 +2,20 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from leads.bulk import IMPORTED, lead_bulk_upsert
 from leads.events import send_to_tenant
+from leads.models import Lead, LeadSource
 from leads.serializers import lead_resource
-from leads.services import LeadUpsertResult, lead_upsert
+from leads.services import MATCH_FIELDS, LeadUpsertResult, lead_upsert
 from webhooks import metrics
 from webhooks.models import NextGenCredential
 
@@ -156,11 +160,88 @@ def nextgen_stub_event(*, stub_id: str, fields: dict[str, Any], trace_id: str) -
 
 
 def nextgen_leads_receive(*, deliveries: list[NextGenDelivery]) -> None:
-    """`nextgen_lead_receive` for each delivery, in order and in one transaction: one commit for
-    the batch, and each lead announced once it is committed. All or nothing."""
+    """`nextgen_lead_receive` for each delivery, in one transaction: one commit for the batch,
+    and each lead announced once it is committed. All or nothing.
+
+    Deliveries sure to make a new lead (no key of theirs is held by a stored lead of the tenant
+    or by another delivery of the batch) are written together by `lead_bulk_upsert`; the others
+    go through `lead_upsert` one by one, in order. Either way the one merge rule decides.
+    """
     if len(deliveries) == 1:
         nextgen_lead_receive(delivery=deliveries[0])
         return
     with transaction.atomic():
+        new_by_tenant = _new_leads_by_tenant(deliveries)
+        new = {id(delivery) for tenant_new in new_by_tenant.values() for delivery in tenant_new}
         for delivery in deliveries:
-            nextgen_lead_receive(delivery=delivery)
+            if id(delivery) not in new:
+                nextgen_lead_receive(delivery=delivery)
+        for tenant_id, tenant_new in new_by_tenant.items():
+            _new_leads_store(tenant_id=tenant_id, deliveries=tenant_new)
+
+
+def _lead_keys(delivery: NextGenDelivery) -> list[tuple[int, str, Any]]:
+    fields = delivery.fields
+    return [(delivery.tenant_id, name, fields[name]) for name in MATCH_FIELDS if fields.get(name)]
+
+
+def _new_leads_by_tenant(
+    deliveries: list[NextGenDelivery],
+) -> defaultdict[int, list[NextGenDelivery]]:
+    shared = Counter(key for delivery in deliveries for key in _lead_keys(delivery))
+    candidates: defaultdict[int, list[NextGenDelivery]] = defaultdict(list)
+    for delivery in deliveries:
+        can_be_new = delivery.fields.get("phone") or delivery.fields.get("email")
+        if can_be_new and all(shared[key] == 1 for key in _lead_keys(delivery)):
+            candidates[delivery.tenant_id].append(delivery)
+    new_by_tenant: defaultdict[int, list[NextGenDelivery]] = defaultdict(list)
+    for tenant_id, tenant_candidates in candidates.items():
+        held = {
+            (tenant_id, name, value)
+            for lead in Lead.objects.filter(
+                _any_key_of(tenant_candidates), tenant_id=tenant_id
+            ).values_list(*MATCH_FIELDS)
+            for name, value in zip(MATCH_FIELDS, lead, strict=True)
+        }
+        new_by_tenant[tenant_id] = [
+            delivery
+            for delivery in tenant_candidates
+            if not any(key in held for key in _lead_keys(delivery))
+        ]
+    return new_by_tenant
+
+
+def _any_key_of(deliveries: list[NextGenDelivery]) -> Q:
+    keys = Q()
+    for name in MATCH_FIELDS:
+        values = [delivery.fields[name] for delivery in deliveries if delivery.fields.get(name)]
+        if values:
+            keys |= Q(**{f"{name}__in": values})
+    return keys
+
+
+def _new_leads_store(*, tenant_id: int, deliveries: list[NextGenDelivery]) -> None:
+    if not deliveries:
+        return
+    written = lead_bulk_upsert(
+        tenant_id=tenant_id,
+        rows=[delivery.fields for delivery in deliveries],
+        source=LeadSource.NEXTGEN,
+    )
+    # Each of these leads holds its delivery's keys and no other delivery's.
+    stored = {
+        (name, getattr(lead, name)): lead
+        for lead in Lead.objects.filter(_any_key_of(deliveries), tenant_id=tenant_id)
+        for name in MATCH_FIELDS
+        if getattr(lead, name)
+    }
+    for delivery, outcome in zip(deliveries, written.outcomes, strict=True):
+        lead = next(
+            stored[(name, delivery.fields[name])]
+            for name in MATCH_FIELDS
+            if (name, delivery.fields.get(name)) in stored
+        )
+        delivery.result = LeadUpsertResult(
+            lead=lead, is_new=outcome == IMPORTED, changed_fields=list(delivery.fields)
+        )
+        transaction.on_commit(lambda delivery=delivery: _announce(delivery))

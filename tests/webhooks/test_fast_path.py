@@ -13,18 +13,23 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from crokodial.asgi import application
+from leads.events import tenant_events_held
 from leads.models import Lead
 from tests.server import celery_worker, live_server, shared_database_env
-from webhooks.services import nextgen_credential_issue
+from webhooks.serializers import nextgen_payload_validate
+from webhooks.services import NextGenDelivery, nextgen_credential_issue, nextgen_leads_receive
 from webhooks.tasks import nextgen_lead_persist
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TIMEOUT = 20  # a ceiling for each expected step, not a measured delay
+# Enough threads that the worker stores several queued leads per transaction when it is killed.
+WORKER_THREADS = 32
 
 
 def sample(**overrides: Any) -> dict[str, Any]:
@@ -79,6 +84,76 @@ def test_a_redelivered_task_stores_one_lead(agent):
     assert Lead.objects.filter(tenant=agent).count() == 1
 
 
+def _delivery(tenant, number: int, fixture: str = "nextgen_data.json") -> NextGenDelivery:
+    body = {
+        **json.loads((FIXTURES / fixture).read_text()),
+        "lead_id": f"BATCH-{number}",
+        "phone": f"210-555-{number:04d}",
+        "email": f"batch{number}@example.com",
+    }
+    return NextGenDelivery(
+        tenant_id=tenant.pk,
+        fields=nextgen_payload_validate(body),
+        trace_id=f"trace-{tenant.pk}-{number}-{fixture}",
+        stub_id=f"stub-{tenant.pk}-{number}-{fixture}",
+    )
+
+
+def test_a_batch_follows_the_one_merge_rule_and_announces_each_lead_with_its_stub(
+    agent, other_agent, django_capture_on_commit_callbacks
+):
+    nextgen_leads_receive(deliveries=[_delivery(agent, 1)])
+    batch = [
+        _delivery(agent, 1, "nextgen_ad.json"),  # the premium listing of a stored lead
+        _delivery(agent, 2),
+        _delivery(agent, 3),
+        _delivery(agent, 3, "nextgen_ad.json"),  # ... of a lead earlier in the same batch
+        _delivery(other_agent, 2),  # the same person, another tenant
+        _delivery(agent, 4),
+    ]
+
+    with tenant_events_held() as events, django_capture_on_commit_callbacks(execute=True):
+        nextgen_leads_receive(deliveries=batch)
+
+    prices = dict(Lead.objects.filter(tenant=agent).values_list("nextgen_id", "price"))
+    assert {name: str(price) for name, price in prices.items()} == {
+        "BATCH-1": "57.50",
+        "BATCH-2": "45.00",
+        "BATCH-3": "57.50",
+        "BATCH-4": "45.00",
+    }
+    assert Lead.objects.filter(tenant=other_agent).count() == 1
+    announced = {payload["stubId"]: (tenant_id, payload) for tenant_id, payload in events}
+    assert sorted(announced) == sorted(delivery.stub_id for delivery in batch)
+    for delivery in batch:
+        tenant_id, payload = announced[delivery.stub_id]
+        assert tenant_id == delivery.tenant_id
+        assert payload["traceId"] == delivery.trace_id
+        assert payload["lead"]["nextgenId"] == delivery.fields["nextgen_id"]
+        assert payload["lead"]["tenantId"] == delivery.tenant_id
+    assert [announced[d.stub_id][1]["type"] for d in batch] == [
+        "lead_updated",
+        "new_lead_notification",
+        "new_lead_notification",
+        "lead_updated",
+        "new_lead_notification",
+        "new_lead_notification",
+    ]
+
+
+def test_a_batch_that_cannot_store_one_lead_stores_none(agent):
+    unmatched = _delivery(agent, 2)
+    # Passed validation (it had a phone), but a NextGen id alone cannot make a lead.
+    unmatched.fields.pop("phone")
+    unmatched.fields.pop("email")
+
+    with pytest.raises(ValidationError), tenant_events_held() as events:
+        nextgen_leads_receive(deliveries=[_delivery(agent, 1), unmatched, _delivery(agent, 3)])
+
+    assert Lead.objects.filter(tenant=agent).count() == 0
+    assert events == []
+
+
 @pytest.mark.redis
 def test_queued_lead_is_not_in_lists_or_exports_until_a_worker_stores_it(
     fast_path, credentials, agent_client, agent
@@ -94,6 +169,31 @@ def test_queued_lead_is_not_in_lists_or_exports_until_a_worker_stores_it(
     assert agent_client.get("/api/leads").json()["pagination"]["total"] == 0
     assert Lead.objects.filter(tenant=agent).count() == 0
     nextgen_lead_persist.app.control.purge()
+
+
+@pytest.mark.redis
+def test_the_queued_task_message_does_not_spell_out_the_lead(fast_path, credentials, agent):
+    import redis
+    from django.conf import settings
+
+    from crokodial.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = False  # restored by the eager_celery fixture
+    nextgen_lead_persist.app.control.purge()
+    body = sample()
+
+    answer = post(body, credentials, HTTP_X_REQUEST_ID="trace-private-1")
+
+    assert answer.status_code == HTTPStatus.ACCEPTED
+    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
+    nextgen_lead_persist.app.control.purge()
+    assert len(queued) == 1
+    headers = json.loads(queued[0])["headers"]
+    assert headers["task"] == nextgen_lead_persist.name
+    assert "trace-private-1" in headers["argsrepr"]
+    shown = headers["argsrepr"] + headers["kwargsrepr"]
+    for private in (body["first_name"], body["last_name"], body["email"], body["phone"]):
+        assert private not in shown
 
 
 async def _socket_for(user) -> WebsocketCommunicator:
@@ -204,7 +304,7 @@ def test_worker_killed_mid_stream_leaves_every_acknowledged_lead_stored_once(age
     with (
         live_server(env) as base_url,
         httpx.Client(base_url=base_url, timeout=TIMEOUT) as vendor,
-        celery_worker(env) as worker,
+        celery_worker(env, concurrency=WORKER_THREADS) as worker,
     ):
         for number in range(total):
             body = sample(
@@ -220,8 +320,41 @@ def test_worker_killed_mid_stream_leaves_every_acknowledged_lead_stored_once(age
     assert acknowledged == total
 
     stored = Lead.objects.filter(tenant=agent, nextgen_id__startswith="CRASH-")
-    with celery_worker(env):
+    with celery_worker(env, concurrency=WORKER_THREADS):
         # Tasks the killed worker had taken come back after the visibility timeout.
+        assert _wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
+
+    assert stored.count() == total
+    assert stored.values("nextgen_id").distinct().count() == total
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_while_draining_a_backlog_leaves_each_lead_stored_once(agent):
+    from crokodial.celery import app as celery_app
+
+    env = shared_database_env(USE_FAST_PATH="1", CELERY_VISIBILITY_TIMEOUT="3")
+    celery_app.conf.task_always_eager = False  # restored by the eager_celery fixture
+    celery_app.control.purge()
+    total = 2000
+    for number in range(total):
+        body = sample(
+            lead_id=f"BACKLOG-{number}",
+            phone=f"210-556-{number:04d}",
+            email=f"backlog{number}@example.com",
+        )
+        nextgen_lead_persist.apply_async(
+            args=[agent.pk, body, f"trace-{number}", f"stub-{number}", time.time()]
+        )
+    stored = Lead.objects.filter(tenant=agent, nextgen_id__startswith="BACKLOG-")
+
+    # Batches are in flight while the worker drains a backlog: kill it in the middle of them.
+    with celery_worker(env, concurrency=WORKER_THREADS) as worker:
+        assert _wait_for(stored.exists, TIMEOUT)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    with celery_worker(env, concurrency=WORKER_THREADS):
         assert _wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
 
     assert stored.count() == total
