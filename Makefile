@@ -43,4 +43,5 @@ clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
 
 bench: $(INSTALLED)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
 	bench/run.sh all

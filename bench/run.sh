@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: start the Procfile's stack on PostgreSQL + Redis, run the benchmarks, stop it.
 #   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|backlog|csv|all]
+#   (also BENCH_BACKLOG, BENCH_POOLS, BENCH_IMPORT_EXPORT_ROWS; csv needs bench/requirements.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -64,7 +65,8 @@ backlog() {
 }
 
 csv() {
-  $PY bench/csv_import.py
+  # django-import-export manages a few hundred rows/s at best: time its first rows only.
+  $PY bench/csv_import.py --import-export-rows "${BENCH_IMPORT_EXPORT_ROWS:-3000}"
 }
 
 case "${1:-all}" in
