@@ -10,9 +10,9 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -56,12 +56,19 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _publisher[1]
 
 
+class HeldEvent(NamedTuple):
+    tenant_id: int
+    payload: dict[str, Any]
+    on_sent: Callable[[], None] | None = None
+
+
 _held = threading.local()
 
 
 @contextmanager
-def tenant_events_held() -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    """Collect the events this thread sends instead of sending them; the caller publishes them.
+def tenant_events_held() -> Iterator[list[HeldEvent]]:
+    """Collect the events this thread sends instead of sending them; the caller publishes them
+    and then calls each event's `on_sent`.
 
     The webhook's ASGI route does its database work in a thread, then publishes the events from
     the server's own event loop with `send_to_tenant_async`: no extra thread hop per event.
@@ -73,11 +80,16 @@ def tenant_events_held() -> Iterator[list[tuple[int, dict[str, Any]]]]:
         del _held.events
 
 
-def send_to_tenant(tenant_id: int, payload: dict[str, Any]) -> None:
-    """Send now. Delivery is at most once: a failure is logged, never raised to the writer."""
+def send_to_tenant(
+    tenant_id: int, payload: dict[str, Any], *, on_sent: Callable[[], None] | None = None
+) -> None:
+    """Send now, then call `on_sent` (when it has really been handed to the channel layer).
+
+    Delivery is at most once: a failure is logged, never raised to the writer.
+    """
     held = getattr(_held, "events", None)
     if held is not None:
-        held.append((tenant_id, payload))
+        held.append(HeldEvent(tenant_id, payload, on_sent))
         return
     try:
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
@@ -89,6 +101,9 @@ def send_to_tenant(tenant_id: int, payload: dict[str, Any]) -> None:
             ).result(SEND_TIMEOUT_SECONDS)
     except Exception:
         logger.exception("event %s for tenant %s was not sent", payload.get("type"), tenant_id)
+        return
+    if on_sent is not None:
+        on_sent()
 
 
 def send_to_tenant_on_commit(tenant_id: int, payload: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from leads.events import send_to_tenant_async, tenant_events_held
+from leads.events import HeldEvent, send_to_tenant_async, tenant_events_held
 from leads.normalize import normalizer_warm_up
 from webhooks.intake import MAX_BODY_BYTES, WebhookAnswer, nextgen_webhook_answer
 
@@ -33,7 +33,7 @@ ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
 def _answer_in_thread(
     headers: dict[str, str], body: bytes, received_at: float
-) -> tuple[WebhookAnswer, list[tuple[int, dict[str, Any]]]]:
+) -> tuple[WebhookAnswer, list[HeldEvent]]:
     # This thread keeps its connection between calls; drop it only once it has failed.
     if connection.connection is not None and connection.errors_occurred:
         if not connection.is_usable():
@@ -54,7 +54,7 @@ _webhook_threads = ThreadPoolExecutor(max_workers=WEBHOOK_THREADS, thread_name_p
 
 async def answer_in_thread(
     headers: dict[str, str], body: bytes, received_at: float
-) -> tuple[WebhookAnswer, list[tuple[int, dict[str, Any]]]]:
+) -> tuple[WebhookAnswer, list[HeldEvent]]:
     # A plain executor hand-off: asgiref's sync_to_async adds context copying this path
     # does not need, at hundreds of calls a second.
     return await asyncio.get_running_loop().run_in_executor(
@@ -110,10 +110,13 @@ def with_vendor_webhook(django_app: ASGIApp) -> ASGIApp:
         answer, events = await answer_in_thread(headers, body, received_at)
         await _send_json(send, answer.status, answer.body, answer.headers)
         # After the commit (the thread has returned) and after the vendor has its answer.
-        for tenant_id, payload in events:
+        for tenant_id, payload, on_sent in events:
             try:
                 await send_to_tenant_async(tenant_id, payload)
             except Exception:
                 logger.exception("event %s for tenant %s was not sent", payload["type"], tenant_id)
+            else:
+                if on_sent is not None:
+                    on_sent()
 
     return app

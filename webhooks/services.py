@@ -116,8 +116,13 @@ def _announce(delivery: NextGenDelivery) -> None:
         )
     else:
         event["type"] = "lead_updated"
-    send_to_tenant(delivery.tenant_id, event)
-    metrics.BROADCAST_SECONDS.observe(time.perf_counter() - delivery.received_at)
+    send_to_tenant(
+        delivery.tenant_id,
+        event,
+        on_sent=lambda: metrics.BROADCAST_SECONDS.observe(
+            time.perf_counter() - delivery.received_at
+        ),
+    )
 
 
 # --- Fast path (USE_FAST_PATH=1) -----------------------------------------------------------

@@ -123,7 +123,7 @@ def test_a_batch_follows_the_one_merge_rule_and_announces_each_lead_with_its_stu
         "BATCH-4": "45.00",
     }
     assert Lead.objects.filter(tenant=other_agent).count() == 1
-    announced = {payload["stubId"]: (tenant_id, payload) for tenant_id, payload in events}
+    announced = {payload["stubId"]: (tenant_id, payload) for tenant_id, payload, _ in events}
     assert sorted(announced) == sorted(delivery.stub_id for delivery in batch)
     for delivery in batch:
         tenant_id, payload = announced[delivery.stub_id]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from leads.models import Lead
 from tests.server import live_server, shared_database_env
@@ -14,13 +15,14 @@ from webhooks.services import nextgen_credential_issue
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 SAMPLE = json.loads((Path(__file__).parent / "fixtures" / "nextgen_data.json").read_text())
+METRICS_TOKEN = "metrics-token-for-tests"
 
 
 @pytest.fixture
 def vendor(agent):
     credential, api_key = nextgen_credential_issue(tenant=agent)
     with (
-        live_server(shared_database_env()) as base_url,
+        live_server(shared_database_env(METRICS_TOKEN=METRICS_TOKEN)) as base_url,
         httpx.Client(
             base_url=base_url, headers={"sid": credential.sid, "apikey": api_key}, timeout=20
         ) as client,
@@ -75,3 +77,22 @@ def test_wrong_key_is_refused_through_the_lean_route(vendor):
 
     assert answer.status_code == HTTPStatus.UNAUTHORIZED
     assert Lead.objects.count() == 0
+
+
+def _broadcasts_observed(vendor: httpx.Client) -> float:
+    text = vendor.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "crokodial_webhook_broadcast_seconds_count":
+                return sample.value
+    raise AssertionError("no broadcast histogram on /metrics")
+
+
+def test_each_published_event_is_timed_once_after_it_is_published(vendor):
+    before = _broadcasts_observed(vendor)
+
+    assert vendor.post("/api/webhooks/nextgen", json=SAMPLE).status_code == HTTPStatus.CREATED
+    assert vendor.post("/api/webhooks/nextgen", json=SAMPLE).status_code == HTTPStatus.OK
+    assert vendor.post("/api/webhooks/nextgen", json={}).status_code == HTTPStatus.BAD_REQUEST
+
+    assert _broadcasts_observed(vendor) - before == 2
