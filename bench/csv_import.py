@@ -71,6 +71,22 @@ def _agent(username: str, *, reset: bool) -> object:
     return user
 
 
+def _database_cpu_seconds() -> float:
+    """CPU this process's PostgreSQL backend has used (the server runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _vacuum() -> None:
     from django.db import connection
 
@@ -90,14 +106,19 @@ def phase_crokodial(path: Path, *, reset: bool) -> dict:
     if reset:
         _vacuum()
     baseline = _peak_rss_mb()
+    database_cpu = _database_cpu_seconds()
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     with path.open("rb") as stream:
         job = import_start(tenant=agent, upload=File(stream, name=path.name))
     job.refresh_from_db()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    database_cpu = _database_cpu_seconds() - database_cpu
     stats = {k: getattr(job, k) for k in ("processed", "imported", "updated", "skipped", "failed")}
     return {"seconds": seconds, "rows": job.processed, "baseline_rss_mb": baseline,
-            "status": job.status, "stats": stats}  # fmt: skip
+            "status": job.status, "stats": stats, "cpu_seconds": cpu,
+            "database_cpu_seconds": database_cpu}  # fmt: skip
 
 
 def phase_import_export(path: Path, *, limit: int | None) -> dict:
@@ -271,6 +292,13 @@ def _child(phase: str, path: Path, limit: int | None) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _cpu_note(result: dict) -> str:
+    if "cpu_seconds" not in result:
+        return ""
+    return (f"CPU: Python {result['cpu_seconds']:.2f} s, "
+            f"PostgreSQL {result['database_cpu_seconds']:.2f} s; ")  # fmt: skip
+
+
 def _load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -333,6 +361,7 @@ def main() -> None:
             print(f"  {phase:14s} {result['rows']:>7} rows in {result['seconds']:7.2f} s = "
                   f"{result['rows_per_second']:>9,.0f} rows/s, peak RSS "
                   f"{result['peak_rss_mb']:.0f} MB {result.get('stats', '')} "
+                  f"{_cpu_note(result)}"
                   f"load {_load_average()}", flush=True)  # fmt: skip
 
     ours = results.get("crokodial", next(iter(results.values())))["rows_per_second"]

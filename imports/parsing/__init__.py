@@ -2,9 +2,10 @@
 
 from imports.parsing.layouts import Layout, detect_layout
 from imports.parsing.reading import CsvRejected, CsvShape, csv_records, inspect_csv
-from imports.parsing.rows import ConvertedRow, RowConverter
+from imports.parsing.rows import ConvertedBatch, ConvertedRow, RowConverter
 
 __all__ = [
+    "ConvertedBatch",
     "ConvertedRow",
     "CsvRejected",
     "CsvShape",

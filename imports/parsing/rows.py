@@ -1,10 +1,10 @@
-"""One CSV record to the lead fields `leads.bulk.lead_bulk_upsert` takes.
+"""CSV records to the lead fields `leads.bulk.lead_bulk_upsert` takes, a batch at a time.
 
 Every value goes through `leads.normalize`. A row is unusable only without a usable phone and a
 usable email; any other value that does not parse is left empty with a warning.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.dateparse import parse_date, parse_datetime
 
 from imports.parsing.layouts import Layout
+from leads.bulk import LeadColumns
 from leads.exports import FORMULA_PREFIXES
 from leads.models import Lead, LeadStatus
 from leads.normalize import (
@@ -27,9 +28,9 @@ from leads.normalize import (
     parse_bool,
     parse_price,
 )
+from leads.services import is_empty
 
-# Most columns repeat a few values (states, dates, yes/no, prices); each converter remembers up
-# to this many answers, so a 100k-row file normalises each distinct value once.
+# Each column remembers up to this many converted values (see _Remembered).
 CACHE_LIMIT = 50_000
 MAX_PRICE = Decimal("99999999.99")
 MAX_SMALL_COUNT = 32_767
@@ -41,7 +42,6 @@ STATUS_BY_WORD = {
     "followup": LeadStatus.FOLLOW_UP.value,
 }
 PRODUCTS = frozenset({"data", "ad"})
-_MISSING = object()
 
 
 @dataclass(slots=True)
@@ -55,10 +55,6 @@ class ConvertedRow:
 
 def _invalid(description: str, raw: str) -> InvalidValue:
     return InvalidValue(f'{description}: "{raw.strip()[:40]}"')
-
-
-def _text(raw: str) -> str:
-    return raw.strip()
 
 
 def _count(limit: int) -> Callable[[str], int]:
@@ -122,12 +118,52 @@ def _unneutralised(raw: str) -> str:
     return raw[1:] if raw.startswith("'") and raw[1:].startswith(FORMULA_PREFIXES) else raw
 
 
-class RowConverter:
-    """Convert the records of one file; keeps per-column caches, so use one per import.
+class _Remembered:
+    """A normaliser that converts each distinct raw value once and remembers the answer.
 
-    The columns are sorted once by what they need (plain text, a cached normaliser, a phone or
-    email check) so the per-row loop does as little as possible: at 100k rows, every
-    microsecond per column is four seconds.
+    Most columns repeat a few values (states, dates, yes/no, prices). A value that does not
+    parse is remembered as its InvalidValue, and its raw text in `invalid`.
+    """
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self._convert = convert
+        self.results: dict[Any, Any] = {}
+        self.invalid: set[Any] = set()
+
+    def map(self, raws: Sequence[Any]) -> list[Any]:
+        results = self.results
+        unseen = set(raws).difference(results)
+        if unseen:
+            if len(results) + len(unseen) > CACHE_LIMIT:  # forget the older batches' values
+                results.clear()
+                self.invalid.clear()
+                unseen = set(raws)
+            for raw in unseen:
+                results[raw] = self._result(raw)
+        return list(map(results.__getitem__, raws))
+
+    def _result(self, raw: Any) -> Any:
+        if raw == "":
+            return None
+        try:
+            value = self._convert(raw)
+        except InvalidValue as error:
+            self.invalid.add(raw)
+            return error
+        return None if value == "" else value
+
+
+def _zip_code(raw_and_state: tuple[str, str]) -> str | None:
+    raw, state = raw_and_state
+    return normalize_zip(raw, state) if raw and not raw.isspace() else None
+
+
+class RowConverter:
+    """Convert the records of one file; remembers converted values, so use one per import.
+
+    Records are converted a batch at a time and a column at a time (`convert_batch`): most work
+    is then a C loop over a column (strip, a dict lookup per value) instead of Python statements
+    per cell. At 100k rows of 40 columns, every 100 ns per cell is 0.4 s.
     """
 
     def __init__(self, layout: Layout, *, today: date | None = None) -> None:
@@ -156,9 +192,9 @@ class RowConverter:
         self._identifiers = frozenset(c.field for c in layout.columns if c.kind == "id")
         # (index, field, max length) of columns stored as trimmed text
         self._text: list[tuple[int, str, int]] = []
-        # (index, field, normaliser, cache) of columns whose few distinct values are remembered
-        self._cached: list[tuple[int, str, Callable[[str], Any], dict[str, Any]]] = []
-        # (index, field, normaliser) of phone and email, unique per lead and so never cached
+        # (index, field, normaliser) of columns whose few distinct values are remembered
+        self._remembered: list[tuple[int, str, _Remembered]] = []
+        # (index, field, normaliser) of phone and email, unique per lead and so never remembered
         self._keys: list[tuple[int, str, Callable[[str], Any]]] = []
         # later columns for a field an earlier column already feeds (Phone, then Mobile, then Cell)
         self._fallbacks: list[tuple[int, str, str]] = []
@@ -178,140 +214,207 @@ class RowConverter:
             elif kind in ("phone", "email"):
                 self._keys.append((index, name, normalisers[kind]))
             else:
-                self._cached.append((index, name, normalisers[kind], {}))
+                self._remembered.append((index, name, _Remembered(normalisers[kind])))
             seen.add(name)
         self._normalisers = normalisers
         self._max_length = max_length
-        self._zip_cache: dict[tuple[str, str], Any] = {}
+        self._zip_codes = _Remembered(_zip_code)
 
     def convert(self, line: int, cells: list[str]) -> ConvertedRow:
-        if len(cells) < self.width:
-            cells = cells + [""] * (self.width - len(cells))
-        row = ConvertedRow(line=line, cells=cells)
-        fields = row.fields
-        header = self.layout.header
-        problems: dict[str, str] = {}
+        """Convert one record (`convert_batch` converts many far faster)."""
+        batch = self.convert_batch([(line, cells)])
+        return ConvertedRow(
+            line=line,
+            cells=cells + [""] * (self.width - len(cells)),
+            fields=batch.fields(0),
+            warnings=batch.warnings.get(0, []),
+            error=batch.errors.get(0, ""),
+        )
+
+    def convert_batch(self, records: Sequence[tuple[int, list[str]]]) -> "ConvertedBatch":
+        """Convert (line, cells) records, each on its own: the result is as if one by one."""
+        width = self.width
+        cells = [row + [""] * (width - len(row)) if len(row) < width else row for _, row in records]
+        count = len(cells)
+        batch = ConvertedBatch(lines=[line for line, _ in records], leads=LeadColumns({}, count))
+        if not count:
+            return batch
+        raw = cells
         if self.layout.unneutralise:
-            cells = [_unneutralised(cell) for cell in cells]
+            raw = [[_unneutralised(cell) for cell in row] for row in cells]
+        by_column = list(zip(*raw, strict=False))  # records may have more cells than the header
+        columns = batch.leads.columns
+        header = self.layout.header
+        # record → field → what was wrong with its value, in the order found
+        problems: dict[int, dict[str, str]] = {}
 
         for index, name, limit in self._text:
-            raw = cells[index]
-            if raw:
-                value = raw.strip()
-                if value:
+            values = list(map(str.strip, by_column[index]))
+            if max(map(len, values)) > limit:
+                keep_start = name not in self._identifiers
+                for row, value in enumerate(values):
                     if len(value) > limit:
-                        problems[name] = f"{header[index]}: longer than {limit} characters"
-                        if name in self._identifiers:
-                            continue
-                        value = value[:limit]
-                    fields[name] = value
-        for index, name, convert, cache in self._cached:
-            raw = cells[index]
-            if not raw:
-                continue
-            value = cache.get(raw, _MISSING)
-            if value is _MISSING:
-                try:
-                    value = convert(raw)
-                except InvalidValue as error:
-                    value = error
-                if len(cache) < CACHE_LIMIT:
-                    cache[raw] = value
-            if value is None or value == "":
-                continue
-            if type(value) is InvalidValue:
-                problems[name] = f"{header[index]}: {value}"
-            else:
-                fields[name] = value
+                        problems.setdefault(row, {})[name] = (
+                            f"{header[index]}: longer than {limit} characters"
+                        )
+                        values[row] = value[:limit] if keep_start else ""
+            columns[name] = values
+        for index, name, remembered in self._remembered:
+            raws = by_column[index]
+            values = remembered.map(raws)
+            if not remembered.invalid.isdisjoint(raws):
+                self._set_aside_invalid(values, problems, name, header[index])
+            columns[name] = values
         for index, name, convert in self._keys:
-            raw = cells[index]
-            if raw:
-                try:
-                    value = convert(raw)
-                except InvalidValue as error:
-                    problems[name] = f"{header[index]}: {error}"
+            columns[name] = values = []
+            append = values.append
+            for row, raw_value in enumerate(by_column[index]):
+                if not raw_value:
+                    append(None)
                     continue
-                if value:
-                    fields[name] = value
+                try:
+                    append(convert(raw_value) or None)
+                except InvalidValue as error:
+                    problems.setdefault(row, {})[name] = f"{header[index]}: {error}"
+                    append(None)
         if self._fallbacks:
-            self._convert_fallbacks(cells, fields, problems)
+            self._convert_fallbacks(by_column, columns, problems, count)
         if self._name_columns:
-            self._split_name(cells, fields)
+            self._split_names(by_column, columns, count)
         if self._zip_columns:
-            self._convert_zip(cells, fields, problems)
-
-        if "phone" not in fields and "email" not in fields:
-            reasons = [problems[name] for name in KEY_FIELDS if name in problems]
-            row.error = "No usable phone or email" + (f" ({'; '.join(reasons)})" if reasons else "")
-            return row
-        for name, message in problems.items():
-            if name in fields:
-                row.warnings.append(f"{message}; cut short")
-            elif name == "status":
-                row.warnings.append(f"{message}; left as {LeadStatus.NEW.value}")
-            else:
-                row.warnings.append(f"{message}; left empty")
+            self._convert_zip(by_column, columns, problems, count)
         if self.layout.unmapped:
-            extras = {}
-            for index, name in self.layout.unmapped:
-                value = cells[index].strip()
-                if value:
-                    extras[name] = value
-            if extras:
-                fields["vendor_data"] = extras
-        return row
+            names = [name for _, name in self.layout.unmapped]
+            stripped = [map(str.strip, by_column[index]) for index, _ in self.layout.unmapped]
+            columns["vendor_data"] = [
+                {name: value for name, value in zip(names, values, strict=True) if value} or None
+                for values in zip(*stripped, strict=True)
+            ]
+        self._judge(batch, problems)
+        batch.rejected_cells = {row: cells[row] for row in batch.errors}
+        return batch
+
+    def _set_aside_invalid(
+        self, values: list[Any], problems: dict[int, dict[str, str]], name: str, heading: str
+    ) -> None:
+        for row, value in enumerate(values):
+            if type(value) is InvalidValue:
+                problems.setdefault(row, {})[name] = f"{heading}: {value}"
+                values[row] = None
+
+    def _judge(self, batch: "ConvertedBatch", problems: dict[int, dict[str, str]]) -> None:
+        """Note the records without a phone or email as errors, and the others' warnings."""
+        phones, emails = batch.leads.column("phone"), batch.leads.column("email")
+        for row, (phone, email) in enumerate(zip(phones, emails, strict=True)):
+            if not (phone or email):
+                found = problems.get(row, {})
+                reasons = [found[name] for name in KEY_FIELDS if name in found]
+                batch.errors[row] = "No usable phone or email" + (
+                    f" ({'; '.join(reasons)})" if reasons else ""
+                )
+        columns = batch.leads.columns
+        for row in sorted(problems.keys() - batch.errors.keys()):
+            messages = batch.warnings[row] = []
+            for name, message in problems[row].items():
+                if not is_empty(columns[name][row]):
+                    messages.append(f"{message}; cut short")
+                elif name == "status":
+                    messages.append(f"{message}; left as {LeadStatus.NEW.value}")
+                else:
+                    messages.append(f"{message}; left empty")
 
     def _convert_fallbacks(
-        self, cells: list[str], fields: dict[str, Any], problems: dict[str, str]
+        self,
+        by_column: list[tuple[str, ...]],
+        columns: dict[str, list[Any]],
+        problems: dict[int, dict[str, str]],
+        count: int,
     ) -> None:
+        header = self.layout.header
         for index, name, kind in self._fallbacks:
-            raw = cells[index].strip()
-            if not raw or fields.get(name):
-                continue
+            values = columns.setdefault(name, [None] * count)
             normalise = self._normalisers.get(kind)
-            try:
-                value = normalise(raw) if normalise else raw[: self._max_length.get(name)]
-            except InvalidValue as error:
-                problems.setdefault(name, f"{self.layout.header[index]}: {error}")
-                continue
-            if value is not None and value != "":
-                fields[name] = value
-                problems.pop(name, None)
+            for row, raw_value in enumerate(by_column[index]):
+                raw = raw_value.strip()
+                if not raw or values[row]:
+                    continue
+                try:
+                    value = normalise(raw) if normalise else raw[: self._max_length.get(name)]
+                except InvalidValue as error:
+                    problems.setdefault(row, {}).setdefault(name, f"{header[index]}: {error}")
+                    continue
+                if value is not None and value != "":
+                    values[row] = value
+                    problems.get(row, {}).pop(name, None)
 
-    def _split_name(self, cells: list[str], fields: dict[str, Any]) -> None:
-        if "first_name" in fields or "last_name" in fields:
-            return
-        for index in self._name_columns:
-            raw = cells[index]
-            if raw and not raw.isspace():
-                break
-        else:
-            return
-        if raw:
+    def _split_names(
+        self, by_column: list[tuple[str, ...]], columns: dict[str, list[Any]], count: int
+    ) -> None:
+        firsts = columns.setdefault("first_name", [None] * count)
+        lasts = columns.setdefault("last_name", [None] * count)
+        for row in range(count):
+            if firsts[row] or lasts[row]:
+                continue
+            for index in self._name_columns:
+                raw = by_column[index][row]
+                if raw and not raw.isspace():
+                    break
+            else:
+                continue
             first, last = _split_name(raw)
             if first:
-                fields["first_name"] = first[: self._max_length["first_name"]]
+                firsts[row] = first[: self._max_length["first_name"]]
             if last:
-                fields["last_name"] = last[: self._max_length["last_name"]]
+                lasts[row] = last[: self._max_length["last_name"]]
 
     def _convert_zip(
-        self, cells: list[str], fields: dict[str, Any], problems: dict[str, str]
+        self,
+        by_column: list[tuple[str, ...]],
+        columns: dict[str, list[Any]],
+        problems: dict[int, dict[str, str]],
+        count: int,
     ) -> None:
-        for index in self._zip_columns:
-            if cells[index] and not cells[index].isspace():
-                break
-        else:
-            return
-        key = (cells[index], fields.get("state", ""))
-        value = self._zip_cache.get(key, _MISSING)
-        if value is _MISSING:
-            try:
-                value = normalize_zip(key[0], key[1])
-            except InvalidValue as error:
-                value = error
-            if len(self._zip_cache) < CACHE_LIMIT:
-                self._zip_cache[key] = value
-        if type(value) is InvalidValue:
-            problems["zipcode"] = f"{self.layout.header[index]}: {value}"
-        elif value:
-            fields["zipcode"] = value
+        # The first column that is not blank, per record, when several may hold the zip.
+        chosen = [self._zip_columns[0]] * count
+        if len(self._zip_columns) > 1:
+            chosen = [
+                next(
+                    (i for i in self._zip_columns if by_column[i][row].strip()),
+                    self._zip_columns[0],
+                )
+                for row in range(count)
+            ]
+        raws = [by_column[index][row] for row, index in enumerate(chosen)]
+        states = [state or "" for state in columns.get("state") or [None] * count]
+        keys = list(zip(raws, states, strict=True))
+        values = self._zip_codes.map(keys)
+        if not self._zip_codes.invalid.isdisjoint(keys):
+            header = self.layout.header
+            for row, value in enumerate(values):
+                if type(value) is InvalidValue:
+                    problems.setdefault(row, {})["zipcode"] = f"{header[chosen[row]]}: {value}"
+                    values[row] = None
+        columns["zipcode"] = values
+
+
+@dataclass(slots=True)
+class ConvertedBatch:
+    """Records of one file converted together: `leads` holds one column per lead field."""
+
+    lines: list[int]
+    leads: LeadColumns
+    # record index → why it cannot be imported, and its cells as read
+    errors: dict[int, str] = field(default_factory=dict)
+    rejected_cells: dict[int, list[str]] = field(default_factory=dict)
+    # record index → the values left empty or cut short
+    warnings: dict[int, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def fields(self, row: int) -> dict[str, Any]:
+        return self.leads.row(row)
+
+    def usable_leads(self) -> LeadColumns:
+        """The records that can be imported, as leads for `lead_bulk_upsert`."""
+        return self.leads.without(self.errors) if self.errors else self.leads

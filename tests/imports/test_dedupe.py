@@ -1,6 +1,7 @@
 """The batch upsert merges exactly like the webhook's lead_upsert: one rule for every door."""
 
 import threading
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -155,13 +156,54 @@ def test_batch_and_webhook_leave_the_same_leads(agent, other_agent):
 
     upsert(agent, *rows)
 
-    skip = {"id", "tenant_id", "assigned_to_id", "created_at", "updated_at"}
+    assert contents(agent) == contents(other_agent)
 
-    def contents(tenant: Any) -> list[dict]:
-        leads = Lead.objects.filter(tenant=tenant).order_by("pk").values()
-        return [{k: v for k, v in lead.items() if k not in skip} for lead in leads]
+
+def contents(tenant: Any) -> list[dict]:
+    """The tenant's leads, in the order stored, without what differs between two tenants."""
+    skip = {"id", "tenant_id", "assigned_to_id", "created_at", "updated_at"}
+    leads = Lead.objects.filter(tenant=tenant).order_by("pk").values()
+    return [{k: v for k, v in lead.items() if k not in skip} for lead in leads]
+
+
+AWKWARD = {
+    "nextgen_id": "NG-\\N",
+    "phone": "+12104611199",
+    "first_name": "Tab\there",
+    "last_name": "Back\\slash \\N",
+    "notes": "line one\nline two\r\nthree",
+    "street1": '"quoted", with, commas',
+    "city": "São Paulo",
+    "vendor_data": {"note": 'say "hi"\\n\t', "ñ": "ü", "nested": ["\\", None]},
+    "price": Decimal("45.50"),
+    "product": "ad",
+    "dob": date(1980, 2, 3),
+    "military": False,
+    "pregnant": True,
+    "household_size": 4,
+    "vendor_created_at": datetime(2026, 11, 9, 9, 3, tzinfo=UTC),
+    "state": "TX",
+}
+
+
+def test_new_leads_with_awkward_values_are_stored_exactly_as_one_at_a_time(agent, other_agent):
+    rows = [
+        AWKWARD,
+        {"email": "plain@example.com", "status": "Won", "first_name": ""},
+        {"phone": "+12104611198", "vendor_data": {}, "price": None},
+        {"phone": "+12104611197", "nextgen_id": "NG9", "product": "ad", "price": Decimal("5")},
+    ]
+    for row in rows:
+        lead_upsert(tenant_id=other_agent.pk, incoming={**row, "source": LeadSource.NEXTGEN})
+
+    assert upsert(agent, *rows) == [IMPORTED] * 4
 
     assert contents(agent) == contents(other_agent)
+    assert only_lead_with(agent, phone="+12104611197").premium_price == Decimal("5.00")
+
+
+def only_lead_with(tenant: Any, **match: Any) -> Lead:
+    return Lead.objects.get(tenant=tenant, **match)
 
 
 def test_a_concurrent_insert_is_settled_row_by_row(agent, monkeypatch):
@@ -240,14 +282,14 @@ def upsert_with(keys: bulk.LeadKeys, tenant: Any, *rows: dict) -> list[str]:
     ).outcomes
 
 
-def looked_up_rows(monkeypatch) -> list[list[dict]]:
-    """Record the rows each batch looks up in the database."""
-    calls: list[list[dict]] = []
+def looked_up_keys(monkeypatch) -> list[dict[str, set[str]]]:
+    """Record the keys each batch looks up in the database."""
+    calls: list[dict[str, set[str]]] = []
     look_up = bulk._existing_matches
 
-    def recorded(tenant_id: int, rows: list) -> list:
-        calls.append(list(rows))
-        return look_up(tenant_id, rows)
+    def recorded(tenant_id: int, keys: dict[str, set[str]]) -> list:
+        calls.append(keys)
+        return look_up(tenant_id, keys)
 
     monkeypatch.setattr(bulk, "_existing_matches", recorded)
     return calls
@@ -255,20 +297,20 @@ def looked_up_rows(monkeypatch) -> list[list[dict]]:
 
 def test_an_import_into_an_empty_tenant_looks_up_only_keys_it_wrote(agent, monkeypatch):
     keys = bulk.LeadKeys.for_tenant(agent.pk)
-    calls = looked_up_rows(monkeypatch)
+    calls = looked_up_keys(monkeypatch)
 
     assert upsert_with(keys, agent, ANN, {"phone": "+12104611181"}) == [IMPORTED, IMPORTED]
     assert upsert_with(keys, agent, {"email": "ann@example.com", "city": "Austin"}) == [UPDATED]
     assert upsert_with(keys, agent, {"email": "bob@example.com"}) == [IMPORTED]
 
-    assert calls == [[{"email": "ann@example.com", "city": "Austin"}]]
+    assert calls == [{"nextgen_id": set(), "phone": set(), "email": {"ann@example.com"}}]
     assert Lead.objects.get(tenant=agent, nextgen_id="NG1").city == "Austin"
 
 
 def test_a_tenant_with_leads_has_every_row_looked_up(agent, monkeypatch):
     make_lead(agent, phone="+12104611180", email="", city="")
     keys = bulk.LeadKeys.for_tenant(agent.pk)
-    calls = looked_up_rows(monkeypatch)
+    calls = looked_up_keys(monkeypatch)
 
     assert upsert_with(keys, agent, {**ANN, "city": "Austin"}) == [UPDATED]
 
@@ -286,4 +328,5 @@ def test_a_lead_stored_by_another_door_during_the_import_is_merged_not_duplicate
 
     assert Lead.objects.filter(tenant=agent).count() == 2
     assert Lead.objects.get(tenant=agent, nextgen_id="NG1").city == "Austin"
-    assert keys.rows_to_look_up([{"email": "x@example.com"}]) == [{"email": "x@example.com"}]
+    batch = {"nextgen_id": [None], "phone": [None], "email": ["x@example.com"]}
+    assert keys.to_look_up(batch)["email"] == {"x@example.com"}

@@ -213,3 +213,63 @@ def test_files_that_cannot_be_read_are_rejected_with_the_line(content, message):
         inspect_csv(io.BytesIO(content))
 
     assert message in str(error.value)
+
+
+# --- Batches: converted a column at a time, each record as if alone -------------------------
+
+MIXED_GENERIC = (
+    b"Name,First Name,Phone,Mobile,Email,State,Zip,Zip Code,DOB,Status,Notes,NextGen ID,Extra\n"
+    b"Mary Ann Smith,,(210) 461-1180,,,TX,78201,,1980-02-03,won,hi,NG1,a\n"
+    b",Bob,N/A,210 461 1181,bob@example.com,tx,,78202,13/45/1999,bogus,,,\n"
+    b"Cy Young,,N/A,,not-an-email,CA,,,,,,,\n"
+    b",Dee,,,dee@example.com,Texas,7820,,02/03/1980,New,,,b\n"
+    b",Eve,+44 20 7946 0958,,,ZZ,99999,,,Contacted,,,\n"
+    b",Fay,(210) 461-1182,,,TX,78201,,1980-02-03,won,,NG2,\n"
+    b",,2104611183,,,\n"
+)
+MIXED_NEXTGEN = (
+    "lead_id,purchase_id,first_name,phone,email,state,zipcode,dob,price,product,status\n"
+    f"{'X' * 120},P1,Ann,2104611180,,TX,78201,1980-02-03,$45.00,data,new\n"
+    "NG2,P2,,2104611181,,TX,78201,1980-02-03,abc,ad,nope\n"
+    f"NG3,P3,{'Z' * 300},,zed@example.com,CA,90001,,45,data,\n"
+    "NG4,P4,Nope,555,,TX,78201,,,data,\n"
+).encode()
+
+
+@pytest.mark.parametrize("content", [MIXED_GENERIC, MIXED_NEXTGEN])
+def test_a_batch_converts_each_record_as_if_it_were_alone(content):
+    (_, header), *rows = records(content)
+    layout = detect_layout(header)
+
+    batch = RowConverter(layout, today=date(2026, 11, 25)).convert_batch(rows)
+
+    for row, (line, cells) in enumerate(rows):
+        alone = RowConverter(layout, today=date(2026, 11, 25)).convert(line, cells)
+        assert batch.lines[row] == alone.line
+        assert batch.fields(row) == alone.fields
+        assert batch.warnings.get(row, []) == alone.warnings
+        assert batch.errors.get(row, "") == alone.error
+    assert batch.errors and batch.warnings  # the sample has both
+    assert batch.usable_leads().count == len(rows) - len(batch.errors)
+
+
+def test_a_long_file_forgets_remembered_values_without_changing_any(monkeypatch):
+    monkeypatch.setattr("imports.parsing.rows.CACHE_LIMIT", 3)
+    lines = ["phone,state,dob,zip"] + [
+        f"210461{number:04d},{state},1980-01-{day:02d},7820{day % 10}"
+        for number, (state, day) in enumerate(
+            (state, day) for day in range(1, 29) for state in ("TX", "CA", "NY", "bogus")
+        )
+    ]
+    (_, header), *rows = records("\n".join(lines).encode())
+    converter = RowConverter(detect_layout(header), today=date(2026, 11, 25))
+
+    batches = [converter.convert_batch(rows[start : start + 10]) for start in range(0, 112, 10)]
+
+    converted = [batch.fields(row) for batch in batches for row in range(len(batch))]
+    expected = [
+        RowConverter(detect_layout(header), today=date(2026, 11, 25)).convert(line, cells).fields
+        for line, cells in rows
+    ]
+    assert converted == expected
+    assert {fields["dob"].day for fields in converted} == set(range(1, 29))

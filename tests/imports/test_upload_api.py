@@ -1,6 +1,7 @@
 """POST /api/csv-upload, the import resource, errors.csv and the deprecated route (CONTRACT §3)."""
 
 import csv
+import gc
 import io
 from http import HTTPStatus
 
@@ -181,6 +182,36 @@ def test_uploaded_file_is_deleted_when_the_import_fails(
     assert job["status"] == "failed"
     assert "unexpected error" in ImportJob.objects.get().failure
     assert not list((media_root / "imports").iterdir())
+
+
+def test_the_garbage_collector_pauses_while_an_import_runs(agent_client, upload, monkeypatch):
+    import imports.services
+
+    collecting = []
+    import_rows = imports.services._import_rows
+
+    def recorded(*args, **kwargs):
+        collecting.append(gc.isenabled())
+        return import_rows(*args, **kwargs)
+
+    monkeypatch.setattr(imports.services, "_import_rows", recorded)
+
+    assert imported(agent_client, upload, NEXTGEN)["status"] == "done"
+    assert collecting == [False]
+    assert gc.isenabled()
+
+
+def test_the_garbage_collector_resumes_when_the_last_of_overlapping_imports_ends():
+    from imports.services import _CollectorPause
+
+    paused = _CollectorPause()
+    first, second = paused(), paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
 
 
 def test_import_list_is_newest_first(agent_client, upload):
