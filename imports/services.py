@@ -42,7 +42,9 @@ from leads.bulk import (
     IMPORTED,
     SKIPPED,
     UPDATED,
+    LeadColumns,
     LeadKeys,
+    lead_bulk_prepare,
     lead_bulk_upsert,
     lead_statistics_refresh,
 )
@@ -204,16 +206,20 @@ def _import_rows(job: ImportJob, stored: Any, progress: ImportProgress) -> None:
     layout = detect_layout(header[1])
     converter = RowConverter(layout, today=timezone.localdate())
     batch_size = settings.IMPORT_BATCH_SIZE
+    # Tenant and owner are the uploader's, whatever the file says.
+    owner = {"tenant_id": job.tenant_id, "source": layout.source, "assigned_to_id": job.tenant_id}
 
-    def converted_batches() -> Iterator[ConvertedBatch]:
-        while batch := list(islice(records, batch_size)):
-            yield converter.convert_batch(batch)
+    def converted_batches() -> Iterator[tuple[ConvertedBatch, LeadColumns]]:
+        while batch := converter.convert_batch(list(islice(records, batch_size))):
+            leads = batch.usable_leads()
+            lead_bulk_prepare(leads, **owner)
+            yield batch, leads
 
     keys = LeadKeys.for_tenant(job.tenant_id)
     with _prefetched(converted_batches()) as batches:
-        for batch in batches:
+        for batch, leads in batches:
             with _batch_transaction():
-                _store_batch(job, batch, source=layout.source, keys=keys)
+                _store_batch(job, batch, leads, owner=owner, keys=keys)
                 progress.advance()
             if job.imported:
                 lead_statistics_refresh(tenant_id=job.tenant_id, known_leads=job.imported)
@@ -234,15 +240,15 @@ def _batch_transaction() -> Iterator[None]:
 
 
 def _store_batch(
-    job: ImportJob, batch: ConvertedBatch, *, source: str, keys: LeadKeys | None = None
+    job: ImportJob,
+    batch: ConvertedBatch,
+    leads: LeadColumns,
+    *,
+    owner: dict[str, Any],
+    keys: LeadKeys | None = None,
 ) -> None:
-    result = lead_bulk_upsert(
-        tenant_id=job.tenant_id,
-        rows=batch.usable_leads(),
-        source=source,
-        assigned_to_id=job.tenant_id,
-        keys=keys,
-    )
+    """Store the usable `leads` of `batch` and count what became of its records."""
+    result = lead_bulk_upsert(rows=leads, keys=keys, **owner)
     job.processed += len(batch)
     job.imported += result.count(IMPORTED)
     job.updated += result.count(UPDATED)

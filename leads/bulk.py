@@ -14,6 +14,7 @@ began, only the keys the import itself has written can be stored, so rows with n
 skip the lookup and go straight to COPY.
 """
 
+import functools
 import json
 import re
 from collections import Counter
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -55,11 +56,13 @@ class LeadColumns:
     None, "" and an empty dict mean the lead brings no value for that field.
     """
 
-    __slots__ = ("columns", "count")
+    __slots__ = ("columns", "count", "prepared")
 
     def __init__(self, columns: dict[str, list[Any]], count: int) -> None:
         self.columns = columns
         self.count = count
+        # (owner, COPY lines but the time) from lead_bulk_prepare
+        self.prepared: tuple[Any, list[str]] | None = None
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]]) -> "LeadColumns":
@@ -278,20 +281,14 @@ def _merge_and_write(
                 slot.values["time_zone"] = zone
         slot.values["seen_updated_at"] = slot.values["updated_at"]
         slot.values["updated_at"] = now
-    stamp = {
-        "tenant_id": tenant_id,
-        "assigned_to_id": assigned_to_id,
-        "created_at": now,
-        "updated_at": now,
-    }
-    new_leads = _NewLeads(rows, stamp=stamp, source=source)
+    new_leads = _NewLeads(rows, owner=_Owner(tenant_id, assigned_to_id, source), now=now)
     for slot in created:
         if isinstance(slot, _Slot):
             new_leads.add_merged(slot.values)
         else:
             new_leads.add_plain(slot)
 
-    writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+    writer = _postgres_writer() if connection.vendor == "postgresql" else _OrmWriter()
     # Updates first: a lead may give up a phone or email that a new lead of this batch takes.
     if changed:
         writer.update([slot.values for slot in changed])
@@ -302,45 +299,72 @@ def _merge_and_write(
     return result
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """Whose the leads a batch creates are, and where they came from when a row does not say."""
+
+    tenant_id: int
+    assigned_to_id: int | None
+    source: str
+
+
 class _NewLeads:
     """The leads a batch creates, in row order: plain rows of the batch or merged values."""
 
-    def __init__(self, rows: LeadColumns, *, stamp: dict[str, Any], source: str) -> None:
-        self.stamp = stamp
+    def __init__(self, rows: LeadColumns, *, owner: _Owner, now: datetime) -> None:
+        self.rows = rows
+        self.owner = owner
+        self.now = now
         self.order: list[int | dict[str, Any]] = []
-        self._rows = rows
-        self._source = source
 
     def add_plain(self, position: int) -> None:
         self.order.append(position)
 
     def add_merged(self, values: dict[str, Any]) -> None:
         values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
-        values.update(self.stamp)
-        values.setdefault("source", self._source)
+        values.update(
+            tenant_id=self.owner.tenant_id,
+            assigned_to_id=self.owner.assigned_to_id,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        values.setdefault("source", self.owner.source)
         self.order.append(values)
 
-    def plain_columns(self) -> LeadColumns:
-        """All rows of the batch as new leads, with what the write adds (time zone, source, …).
 
-        Only the plain rows' entries are used: this is built a column at a time, which costs far
-        less than row by row, even for the rows that were merged instead.
-        """
-        rows = self._rows
-        columns = dict(rows.columns)
-        columns["time_zone"] = list(map(time_zone_for, rows.column("state"), rows.column("phone")))
-        if "product" in columns and "price" in columns:
-            columns["premium_price"] = [
-                price if product == PREMIUM_PRODUCT and price is not None else premium
-                for product, price, premium in zip(
-                    columns["product"], columns["price"], rows.column("premium_price"), strict=True
-                )
-            ]
-        source = self._source
-        columns["source"] = [value or source for value in rows.column("source")]
-        for name, value in self.stamp.items():
-            columns[name] = [value] * rows.count
-        return LeadColumns(columns, rows.count)
+def _as_new_leads(rows: LeadColumns, owner: _Owner) -> LeadColumns:
+    """All `rows` as new leads of `owner`, with what a write adds (time zone, source, …) but
+    the time: what a plain row is stored as.
+
+    Built a column at a time, which costs far less than row by row, even when most rows end up
+    merged instead.
+    """
+    columns = dict(rows.columns)
+    columns["time_zone"] = list(map(time_zone_for, rows.column("state"), rows.column("phone")))
+    if "product" in columns and "price" in columns:
+        columns["premium_price"] = [
+            price if product == PREMIUM_PRODUCT and price is not None else premium
+            for product, price, premium in zip(
+                columns["product"], columns["price"], rows.column("premium_price"), strict=True
+            )
+        ]
+    columns["source"] = [value or owner.source for value in rows.column("source")]
+    columns["tenant_id"] = [owner.tenant_id] * rows.count
+    columns["assigned_to_id"] = [owner.assigned_to_id] * rows.count
+    return LeadColumns(columns, rows.count)
+
+
+def lead_bulk_prepare(
+    rows: LeadColumns, *, tenant_id: int, source: str, assigned_to_id: int | None = None
+) -> None:
+    """Format now what `lead_bulk_upsert` with the same arguments would write for new leads.
+
+    The upsert has to wait for the database; an import calls this in its parsing thread, so
+    the upsert has less to do. Only PostgreSQL's COPY lines are prepared.
+    """
+    if connection.vendor == "postgresql":
+        owner = _Owner(tenant_id, assigned_to_id, source)
+        rows.prepared = (owner, _postgres_writer().copy_lines(_as_new_leads(rows, owner)))
 
 
 def lead_statistics_refresh(*, tenant_id: int, known_leads: int) -> None:
@@ -449,9 +473,11 @@ class _OrmWriter:
     """Portable writes through the ORM (SQLite, the embedded default)."""
 
     def insert(self, new_leads: _NewLeads) -> None:
-        plain = new_leads.plain_columns()
+        plain = _as_new_leads(new_leads.rows, new_leads.owner)
+        stamp = {"created_at": new_leads.now, "updated_at": new_leads.now}
         leads = [
-            Lead(**(plain.row(lead) if isinstance(lead, int) else lead)) for lead in new_leads.order
+            Lead(**(plain.row(lead) | stamp if isinstance(lead, int) else lead))
+            for lead in new_leads.order
         ]
         Lead.objects.bulk_create(leads, batch_size=ORM_WRITE_BATCH)
 
@@ -469,23 +495,35 @@ class _PostgresWriter:
     """COPY new leads straight into the table; apply changes through a COPY-filled temp table.
 
     COPY's text format is written here rather than by psycopg's `write_row`, so that the plain
-    new leads of a batch become lines a column at a time (`copy_lines`).
+    new leads of a batch become lines a column at a time (`copy_lines`), even ahead of the
+    write (`lead_bulk_prepare`): the time columns come last, to be added when writing.
     """
 
     table = Lead._meta.db_table
+    time_columns = ("created_at", "updated_at")
 
     def __init__(self) -> None:
-        self.columns = _field_defaults()
+        columns = _field_defaults()
+        self.columns = [c for c in columns if c[0] not in self.time_columns] + [
+            c for c in columns if c[0] in self.time_columns
+        ]
         self.attnames = [attname for attname, _, _ in self.columns]
         self.defaults = [default for _, _, default in self.columns]
         self.absent = [copy_text(default) for default in self.defaults]
+        self.kinds = [_copy_kind(Lead._meta.get_field(attname)) for attname in self.attnames]
 
     def insert(self, new_leads: _NewLeads) -> None:
         plain_lines: list[str] = []
         if any(isinstance(lead, int) for lead in new_leads.order):
-            plain_lines = self.copy_lines(new_leads.plain_columns())
+            prepared = new_leads.rows.prepared
+            if prepared is not None and prepared[0] == new_leads.owner:
+                plain_lines = prepared[1]
+            else:
+                plain_lines = self.copy_lines(_as_new_leads(new_leads.rows, new_leads.owner))
+        now = copy_text(new_leads.now)
+        time = f"\t{now}\t{now}"
         lines = [
-            plain_lines[lead] if isinstance(lead, int) else self.copy_line(lead)
+            plain_lines[lead] + time if isinstance(lead, int) else self.copy_line(lead)
             for lead in new_leads.order
         ]
         with connection.cursor() as cursor:
@@ -525,14 +563,16 @@ class _PostgresWriter:
         return "\t".join(map(copy_text, map(values.get, self.attnames, self.defaults)))
 
     def copy_lines(self, leads: LeadColumns) -> list[str]:
-        """Every lead's COPY line, built a column at a time; an empty value takes the default."""
+        """Every lead's COPY line but the time columns, built a column at a time; an empty
+        value takes the default."""
         columns: list[Iterable[str]] = []
-        for attname, absent in zip(self.attnames, self.absent, strict=True):
+        described = zip(self.attnames, self.absent, self.kinds, strict=True)
+        for attname, absent, kind in islice(described, len(self.attnames) - 2):
             values = leads.columns.get(attname)
             if values is None:
                 columns.append(repeat(absent, leads.count))
             else:
-                columns.append(copy_column(values, absent))
+                columns.append(copy_column(values, absent, kind))
         return list(map("\t".join, zip(*columns, strict=True)))
 
     def _column_names(self) -> str:
@@ -545,6 +585,11 @@ class _PostgresWriter:
             cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
         ):
             copy.write("\n".join(lines) + "\n")
+
+
+@functools.cache
+def _postgres_writer() -> _PostgresWriter:
+    return _PostgresWriter()
 
 
 def copy_text(value: Any) -> str:
@@ -562,21 +607,38 @@ def copy_text(value: Any) -> str:
     raise TypeError(f"cannot COPY a {type(value).__name__}")
 
 
-def copy_column(values: list[Any], absent: str) -> list[str]:
-    """`copy_text` of every value, `absent` for an empty one; in C loops where the type allows."""
-    kinds = set(map(type, values))
-    if kinds <= {str, type(None)}:
-        if COPY_SPECIAL.search("".join(filter(None, values))):
-            values = [value and copy_text(value) for value in values]
-        if type(None) in kinds or (absent and "" in values):
+def copy_column(values: list[Any], absent: str, kind: str) -> list[str]:
+    """`copy_text` of every value, `absent` for an empty one, in C loops where `kind` allows.
+
+    `kind` is the field's: "text" (str or None values), "json" (dicts, lists) or "scalar"
+    (hashable values, whose distinct values are formatted once).
+    """
+    if kind == "text":
+        try:
+            joined = "".join(values)
+        except TypeError:  # not all strings: a None, say
+            return _copy_each(values, absent)
+        if COPY_SPECIAL.search(joined):
+            values = list(map(copy_text, values))
+        if absent and "" in values:
             values = [value or absent for value in values]
         return values
-    if kinds & {dict, list}:
-        return [absent if is_empty(value) else copy_text(value) for value in values]
+    if kind == "json":
+        return _copy_each(values, absent)
     texts = {value: copy_text(value) for value in set(values)}
     texts[None] = absent
     texts[""] = absent
     return list(map(texts.__getitem__, values))
+
+
+def _copy_each(values: list[Any], absent: str) -> list[str]:
+    return [absent if is_empty(value) else copy_text(value) for value in values]
+
+
+def _copy_kind(model_field: Any) -> str:
+    if model_field.get_internal_type() in ("CharField", "TextField", "EmailField"):
+        return "text"
+    return "json" if model_field.get_internal_type() == "JSONField" else "scalar"
 
 
 _encode_json = DjangoJSONEncoder().encode

@@ -270,13 +270,13 @@ class RowConverter:
             append = values.append
             for row, raw_value in enumerate(by_column[index]):
                 if not raw_value:
-                    append(None)
+                    append("")
                     continue
                 try:
-                    append(convert(raw_value) or None)
+                    append(convert(raw_value) or "")
                 except InvalidValue as error:
                     problems.setdefault(row, {})[name] = f"{header[index]}: {error}"
-                    append(None)
+                    append("")
         if self._fallbacks:
             self._convert_fallbacks(by_column, columns, problems, count)
         if self._name_columns:

@@ -330,3 +330,29 @@ def test_a_lead_stored_by_another_door_during_the_import_is_merged_not_duplicate
     assert Lead.objects.get(tenant=agent, nextgen_id="NG1").city == "Austin"
     batch = {"nextgen_id": [None], "phone": [None], "email": ["x@example.com"]}
     assert keys.to_look_up(batch)["email"] == {"x@example.com"}
+
+
+@pytest.mark.postgres
+def test_new_leads_prepared_ahead_are_written_as_prepared_only_for_their_owner(
+    agent, other_agent, monkeypatch
+):
+    formatted = []
+    copy_lines = bulk._PostgresWriter.copy_lines
+
+    def counted(writer: Any, leads: bulk.LeadColumns) -> list[str]:
+        formatted.append(leads.count)
+        return copy_lines(writer, leads)
+
+    monkeypatch.setattr(bulk._PostgresWriter, "copy_lines", counted)
+    rows = bulk.LeadColumns.from_rows([AWKWARD, {"email": "plain@example.com"}])
+    owner = {"source": LeadSource.NEXTGEN, "assigned_to_id": agent.pk}
+
+    bulk.lead_bulk_prepare(rows, tenant_id=agent.pk, **owner)
+    assert formatted == [2]
+    lead_bulk_upsert(rows=rows, tenant_id=agent.pk, **owner)
+    assert formatted == [2]  # written as prepared
+    lead_bulk_upsert(rows=rows, tenant_id=other_agent.pk, **owner)
+    assert formatted == [2, 2]  # prepared for another tenant: formatted again
+
+    assert Lead.objects.filter(tenant=agent).count() == 2
+    assert contents(agent) == contents(other_agent)
