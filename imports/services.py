@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 MAX_LISTED = 100
 PROGRESS_INTERVAL_SECONDS = 0.25
-PREFETCHED_BATCHES = 2
+PREFETCHED_BATCHES = 1
 STATS_FIELDS = ["processed", "imported", "updated", "skipped", "failed"]
 PROGRESS_FIELDS = [*STATS_FIELDS, "errors", "warnings", "warning_count"]
 

@@ -48,6 +48,7 @@ NOT_MERGED = frozenset({"id", "tenant_id", "created_at", "updated_at"})
 COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 COPY_NULL = "\\N"
+REMEMBERED_TEXTS = 50_000
 
 
 class LeadColumns:
@@ -511,6 +512,7 @@ class _PostgresWriter:
         self.defaults = [default for _, _, default in self.columns]
         self.absent = [copy_text(default) for default in self.defaults]
         self.kinds = [_copy_kind(Lead._meta.get_field(attname)) for attname in self.attnames]
+        self._remembered: dict[str, dict[Any, str]] = {}
 
     def insert(self, new_leads: _NewLeads) -> None:
         plain_lines: list[str] = []
@@ -572,8 +574,18 @@ class _PostgresWriter:
             if values is None:
                 columns.append(repeat(absent, leads.count))
             else:
-                columns.append(copy_column(values, absent, kind))
+                columns.append(copy_column(values, absent, kind, self._texts(attname)))
         return list(map("\t".join, zip(*columns, strict=True)))
+
+    def _texts(self, attname: str) -> dict[Any, str]:
+        """The COPY texts of a column's values formatted so far (dates, prices …), up to a limit.
+
+        A full dict is replaced, never cleared: another import's thread may be reading it.
+        """
+        texts = self._remembered.get(attname)
+        if texts is None or len(texts) > REMEMBERED_TEXTS:
+            texts = self._remembered[attname] = {}
+        return texts
 
     def _column_names(self) -> str:
         return ", ".join(connection.ops.quote_name(column) for _, column, _ in self.columns)
@@ -607,11 +619,13 @@ def copy_text(value: Any) -> str:
     raise TypeError(f"cannot COPY a {type(value).__name__}")
 
 
-def copy_column(values: list[Any], absent: str, kind: str) -> list[str]:
+def copy_column(
+    values: list[Any], absent: str, kind: str, texts: dict[Any, str] | None = None
+) -> list[str]:
     """`copy_text` of every value, `absent` for an empty one, in C loops where `kind` allows.
 
     `kind` is the field's: "text" (str or None values), "json" (dicts, lists) or "scalar"
-    (hashable values, whose distinct values are formatted once).
+    (hashable values, each distinct one formatted once and remembered in `texts`).
     """
     if kind == "text":
         try:
@@ -625,9 +639,11 @@ def copy_column(values: list[Any], absent: str, kind: str) -> list[str]:
         return values
     if kind == "json":
         return _copy_each(values, absent)
-    texts = {value: copy_text(value) for value in set(values)}
-    texts[None] = absent
-    texts[""] = absent
+    if texts is None:
+        texts = {}
+    texts[None] = texts[""] = absent
+    for value in set(values).difference(texts):
+        texts[value] = copy_text(value)
     return list(map(texts.__getitem__, values))
 
 
