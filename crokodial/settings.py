@@ -217,6 +217,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if REDIS_URL:
+    # kombu's Redis transport, except that a message leaves its queue in the same step as it is
+    # written to `unacked`: a worker killed while fetching cannot lose it (crokodial.broker).
+    CELERY_BROKER_TRANSPORT = "crokodial.broker:Transport"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
