@@ -48,7 +48,7 @@ NOT_MERGED = frozenset({"id", "tenant_id", "created_at", "updated_at"})
 COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 COPY_NULL = "\\N"
-REMEMBERED_TEXTS = 50_000
+REMEMBERED_TEXTS = 20_000
 
 
 class LeadColumns:
@@ -111,11 +111,14 @@ class LeadKeys:
     up. Otherwise only keys written by earlier batches can be. A lead stored meanwhile by another
     door (the webhook) is still found: its unique key stops the batch's COPY, and the batch is
     redone row by row (`lead_bulk_upsert`).
+
+    Keys are remembered by their hash, a third of the memory of the strings: two keys sharing a
+    hash only cost a needless lookup.
     """
 
     def __init__(self, *, tenant_had_leads: bool) -> None:
         self.tenant_had_leads = tenant_had_leads
-        self._written: dict[str, set[str]] = {name: set() for name in MATCH_FIELDS}
+        self._written: dict[str, set[int]] = {name: set() for name in MATCH_FIELDS}
 
     @classmethod
     def for_tenant(cls, tenant_id: int) -> "LeadKeys":
@@ -130,14 +133,18 @@ class LeadKeys:
         """Return, per key field, the batch's keys that a stored lead may hold."""
         if self.tenant_had_leads:
             return _present_keys(key_columns)
-        return {name: self._written[name].intersection(key_columns[name]) for name in MATCH_FIELDS}
+        present = _present_keys(key_columns)
+        return {
+            name: {key for key in present[name] if hash(key) in self._written[name]}
+            for name in MATCH_FIELDS
+        }
 
     def remember(self, key_columns: Mapping[str, list[Any]]) -> None:
         """Note the keys a batch brought: the tenant's leads may hold them from now on."""
         if self.tenant_had_leads:
             return
         for name, keys in _present_keys(key_columns).items():
-            self._written[name] |= keys
+            self._written[name].update(map(hash, keys))
 
 
 def _present_keys(key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:

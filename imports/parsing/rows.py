@@ -31,7 +31,7 @@ from leads.normalize import (
 from leads.services import is_empty
 
 # Each column remembers up to this many converted values (see _Remembered).
-CACHE_LIMIT = 50_000
+CACHE_LIMIT = 20_000
 MAX_PRICE = Decimal("99999999.99")
 MAX_SMALL_COUNT = 32_767
 MAX_COUNT = 2_147_483_647
