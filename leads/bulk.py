@@ -70,9 +70,6 @@ class LeadColumns:
         names = dict.fromkeys(name for row in rows for name in row)
         return cls({name: [row.get(name) for row in rows] for name in names}, len(rows))
 
-    def __len__(self) -> int:
-        return self.count
-
     def column(self, name: str) -> list[Any]:
         return self.columns.get(name) or [None] * self.count
 
@@ -131,9 +128,9 @@ class LeadKeys:
 
     def to_look_up(self, key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:
         """Return, per key field, the batch's keys that a stored lead may hold."""
-        if self.tenant_had_leads:
-            return _present_keys(key_columns)
         present = _present_keys(key_columns)
+        if self.tenant_had_leads:
+            return present
         return {
             name: {key for key in present[name] if hash(key) in self._written[name]}
             for name in MATCH_FIELDS
@@ -626,9 +623,7 @@ def copy_text(value: Any) -> str:
     raise TypeError(f"cannot COPY a {type(value).__name__}")
 
 
-def copy_column(
-    values: list[Any], absent: str, kind: str, texts: dict[Any, str] | None = None
-) -> list[str]:
+def copy_column(values: list[Any], absent: str, kind: str, texts: dict[Any, str]) -> list[str]:
     """`copy_text` of every value, `absent` for an empty one, in C loops where `kind` allows.
 
     `kind` is the field's: "text" (str or None values), "json" (dicts, lists) or "scalar"
@@ -646,8 +641,6 @@ def copy_column(
         return values
     if kind == "json":
         return _copy_each(values, absent)
-    if texts is None:
-        texts = {}
     texts[None] = texts[""] = absent
     for value in set(values).difference(texts):
         texts[value] = copy_text(value)

@@ -263,7 +263,7 @@ class RowConverter:
             raws = by_column[index]
             values = remembered.map(raws)
             if not remembered.invalid.isdisjoint(raws):
-                self._set_aside_invalid(values, problems, name, header[index])
+                _set_aside_invalid(values, problems, name, lambda _, heading=header[index]: heading)
             columns[name] = values
         for index, name, convert in self._keys:
             columns[name] = values = []
@@ -293,14 +293,6 @@ class RowConverter:
         self._judge(batch, problems)
         batch.rejected_cells = {row: cells[row] for row in batch.errors}
         return batch
-
-    def _set_aside_invalid(
-        self, values: list[Any], problems: dict[int, dict[str, str]], name: str, heading: str
-    ) -> None:
-        for row, value in enumerate(values):
-            if type(value) is InvalidValue:
-                problems.setdefault(row, {})[name] = f"{heading}: {value}"
-                values[row] = None
 
     def _judge(self, batch: "ConvertedBatch", problems: dict[int, dict[str, str]]) -> None:
         """Note the records without a phone or email as errors, and the others' warnings."""
@@ -390,11 +382,22 @@ class RowConverter:
         values = self._zip_codes.map(keys)
         if not self._zip_codes.invalid.isdisjoint(keys):
             header = self.layout.header
-            for row, value in enumerate(values):
-                if type(value) is InvalidValue:
-                    problems.setdefault(row, {})["zipcode"] = f"{header[chosen[row]]}: {value}"
-                    values[row] = None
+            _set_aside_invalid(values, problems, "zipcode", lambda row: header[chosen[row]])
         columns["zipcode"] = values
+
+
+def _set_aside_invalid(
+    values: list[Any],
+    problems: dict[int, dict[str, str]],
+    name: str,
+    heading: Callable[[int], str],
+) -> None:
+    """Empty each InvalidValue among `values`, noting it as the problem with that record's `name`;
+    `heading(record)` names the column it came from."""
+    for row, value in enumerate(values):
+        if type(value) is InvalidValue:
+            problems.setdefault(row, {})[name] = f"{heading(row)}: {value}"
+            values[row] = None
 
 
 @dataclass(slots=True)
