@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,8 +106,15 @@ def private_postgres(*, migrate: bool = True) -> Iterator[PrivatePostgres]:
     try:
         subprocess.run(
             _as_postgres(
-                _pg_bin("initdb"), "-D", str(server.data_dir), "-U", POSTGRES_USER,
-                "--auth=trust", "--no-sync", "-E", "UTF8",
+                _pg_bin("initdb"),
+                "-D",
+                str(server.data_dir),
+                "-U",
+                POSTGRES_USER,
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
             ),  # fmt: skip
             check=True,
             capture_output=True,
@@ -115,7 +122,13 @@ def private_postgres(*, migrate: bool = True) -> Iterator[PrivatePostgres]:
         server.start()
         subprocess.run(
             _as_postgres(
-                _pg_bin("createdb"), "-h", HOST, "-p", str(server.port), "-U", POSTGRES_USER,
+                _pg_bin("createdb"),
+                "-h",
+                HOST,
+                "-p",
+                str(server.port),
+                "-U",
+                POSTGRES_USER,
                 server.database,
             ),  # fmt: skip
             check=True,
@@ -126,10 +139,8 @@ def private_postgres(*, migrate: bool = True) -> Iterator[PrivatePostgres]:
         yield server
     finally:
         if server.running:
-            try:
+            with suppress(subprocess.CalledProcessError):
                 server.stop()
-            except subprocess.CalledProcessError:
-                pass
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -145,8 +156,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", HOST, "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],  # fmt: skip
+            [
+                "redis-server",
+                "--bind",
+                HOST,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
