@@ -172,7 +172,8 @@ def csv_records(
             except csv.Error as error:
                 raise CsvRejected(_csv_problem(str(error)), line=next_line) from None
             except UnicodeDecodeError:
-                raise CsvRejected(_undecodable(encoding), line=reader.line_num + 1) from None
+                line = _first_undecodable_line(binary, encoding)
+                raise CsvRejected(_undecodable(encoding), line=line) from None
             line = next_line
             next_line = reader.line_num + 1
             if removed:
@@ -201,6 +202,26 @@ def _note_removed(
     lost = [removed.pop(number) for number in range(first, after) if number in removed]
     if lost and cleaned is not None:
         cleaned[first] = "; ".join(lost)
+
+
+def _first_undecodable_line(binary: BinaryIO, encoding: str) -> int | None:
+    """Return the line of the first bytes `encoding` cannot decode (the reader decodes a
+    megabyte ahead, so it cannot tell)."""
+    with _text_stream(binary, encoding, errors=UNDECODABLE_MARKER) as text:
+        for number, line in enumerate(text, 1):
+            if _MARKER in line:
+                return number
+    return None
+
+
+def _mark_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+    return _MARKER, error.end
+
+
+# A noncharacter: no text holds it, so the first one marks the first undecodable bytes.
+_MARKER = "\uffff"
+UNDECODABLE_MARKER = "crokodial-mark-undecodable"
+codecs.register_error(UNDECODABLE_MARKER, _mark_undecodable)
 
 
 def _undecodable(encoding: str) -> str:
