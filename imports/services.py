@@ -199,12 +199,13 @@ def _delete_upload(job: ImportJob) -> None:
 
 
 def _import_rows(job: ImportJob, stored: Any, progress: ImportProgress) -> None:
-    records = csv_records(stored, encoding=job.encoding, delimiter=job.delimiter)
+    cleaned: dict[int, str] = {}  # line → the control characters its record lost
+    records = csv_records(stored, encoding=job.encoding, delimiter=job.delimiter, cleaned=cleaned)
     header = next(records, None)
     if header is None:
         raise CsvRejected("The file has no header row.")
     layout = detect_layout(header[1])
-    converter = RowConverter(layout, today=timezone.localdate())
+    converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
     owner = {"tenant_id": job.tenant_id, "source": layout.source, "assigned_to_id": job.tenant_id}
@@ -249,6 +250,7 @@ def _store_batch(
 ) -> None:
     """Store the usable `leads` of `batch` and count what became of its records."""
     result = lead_bulk_upsert(rows=leads, keys=keys, **owner)
+    batch.reject_usable(result.refused)
     job.processed += len(batch)
     job.imported += result.count(IMPORTED)
     job.updated += result.count(UPDATED)

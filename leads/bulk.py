@@ -9,6 +9,9 @@ The batch comes column by column (`LeadColumns`). Most rows of an import are pla
 no key of theirs is held by a stored lead or by another row. Those skip the merge and, on
 PostgreSQL, become COPY lines a column at a time; only the others are merged row by row.
 
+A row the database refuses (a value no normaliser bounded: a merged price past its column, say)
+fails alone: the batch is split until the refused rows are found, and the others are written.
+
 Successive batches of one import share a `LeadKeys`: when the tenant had no leads as the import
 began, only the keys the import itself has written can be stored, so rows with none of those
 skip the lookup and go straight to COPY.
@@ -26,7 +29,7 @@ from itertools import islice, repeat
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leads.models import Lead
@@ -36,6 +39,7 @@ from leads.services import MATCH_FIELDS, PREMIUM_PRODUCT, is_empty, lead_merge, 
 IMPORTED = "imported"
 UPDATED = "updated"
 SKIPPED = "skipped"
+FAILED = "failed"
 
 # SQLite counts bound parameters per statement; PostgreSQL takes far more.
 SQLITE_LOOKUP_CHUNK = 900
@@ -44,9 +48,10 @@ ESTIMATED_ROWS = re.compile(r"rows=(\d+)")
 STATISTICS_TOLERANCE = 4
 # Set by the database or by the write itself, never by a merge.
 NOT_MERGED = frozenset({"id", "tenant_id", "created_at", "updated_at"})
-# What COPY's text format escapes inside a value (NUL cannot be stored at all).
-COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# What COPY's text format escapes inside a value; NUL, which PostgreSQL cannot store, is dropped.
+COPY_SPECIAL = re.compile(r"[\\\t\n\r\x00]")
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
+JSON_NUL = "\\u0000"
 COPY_NULL = "\\N"
 REMEMBERED_TEXTS = 20_000
 
@@ -81,6 +86,15 @@ class LeadColumns:
             if not is_empty(value := values[index])
         }
 
+    def part(self, start: int, stop: int) -> "LeadColumns":
+        """Return the leads from `start` to `stop`, with their prepared COPY lines."""
+        part = LeadColumns(
+            {name: values[start:stop] for name, values in self.columns.items()}, stop - start
+        )
+        if self.prepared is not None:
+            part.prepared = (self.prepared[0], self.prepared[1][start:stop])
+        return part
+
     def without(self, positions: Iterable[int]) -> "LeadColumns":
         """Return these leads but those at `positions` (copying lists is cheaper than picking)."""
         columns = {name: list(values) for name, values in self.columns.items()}
@@ -93,9 +107,11 @@ class LeadColumns:
 
 @dataclass
 class BulkUpsertResult:
-    """What became of each incoming row, in order: imported, updated or skipped."""
+    """What became of each incoming row, in order: imported, updated, skipped or failed."""
 
     outcomes: list[str] = field(default_factory=list)
+    # position of each failed row → why the database refused it
+    refused: dict[int, str] = field(default_factory=dict)
 
     def count(self, outcome: str) -> int:
         return self.outcomes.count(outcome)
@@ -148,6 +164,15 @@ def _present_keys(key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:
     return {name: set(keys) - {None, ""} for name, keys in key_columns.items()}
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """Whose the leads a batch creates are, and where they came from when a row does not say."""
+
+    tenant_id: int
+    assigned_to_id: int | None
+    source: str
+
+
 class LeadChangedMeanwhile(IntegrityError):
     """A lead the batch read was changed or deleted by another writer before the batch wrote."""
 
@@ -177,8 +202,10 @@ def lead_bulk_upsert(
     exactly as `lead_upsert` does, including leads created by earlier rows of the same batch.
     `source` and `assigned_to_id` apply to the leads this creates only. Every row needs a phone
     or an email. If a concurrent writer takes one of the batch's keys first, the batch is redone
-    one row at a time through `lead_upsert`, which settles such races. `keys`, shared by the
-    batches of one import, spares the lookup of rows no stored lead can match.
+    one row at a time through `lead_upsert`, which settles such races. A row the database
+    refuses (DataError) fails alone, with the database's reason, and the others are written.
+    `keys`, shared by the batches of one import, spares the lookup of rows no stored lead can
+    match.
     """
     if not isinstance(rows, LeadColumns):
         rows = LeadColumns.from_rows(rows)
@@ -186,22 +213,49 @@ def lead_bulk_upsert(
         raise ValueError("every row needs a phone or an email")
     if not rows.count:
         return BulkUpsertResult()
+    owner = _Owner(tenant_id, assigned_to_id, source)
+    return _write_or_split(rows, owner=owner, keys=keys)
+
+
+def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) -> BulkUpsertResult:
+    """Write `rows` as one batch in a savepoint; if the database refuses a value, write each
+    half the same way, in order, down to the single rows it refuses."""
     try:
         with transaction.atomic():
             return _merge_and_write(
-                tenant_id=tenant_id,
+                tenant_id=owner.tenant_id,
                 rows=rows,
-                source=source,
-                assigned_to_id=assigned_to_id,
+                source=owner.source,
+                assigned_to_id=owner.assigned_to_id,
                 keys=keys,
             )
+    except DataError as error:
+        if rows.count == 1:
+            return BulkUpsertResult(outcomes=[FAILED], refused={0: refusal(error)})
     except IntegrityError:
         result = _upsert_each(
-            tenant_id=tenant_id, rows=rows, source=source, assigned_to_id=assigned_to_id
+            tenant_id=owner.tenant_id,
+            rows=rows,
+            source=owner.source,
+            assigned_to_id=owner.assigned_to_id,
         )
         if keys is not None:
             keys.forget()  # another writer is adding leads: look every row up from now on
         return result
+    # Rows merge in file order, so the halves are written in order: the second half finds the
+    # leads the first one stored, as the whole batch would have.
+    middle = rows.count // 2
+    first = _write_or_split(rows.part(0, middle), owner=owner, keys=keys)
+    second = _write_or_split(rows.part(middle, rows.count), owner=owner, keys=keys)
+    first.outcomes += second.outcomes
+    first.refused.update({middle + position: why for position, why in second.refused.items()})
+    return first
+
+
+def refusal(error: Exception) -> str:
+    """The database's reason for refusing a row, on one line."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return f"The database refused this row: {reason}"
 
 
 def _has_phone_or_email(phone: str | None, email: str | None) -> bool:
@@ -302,15 +356,6 @@ def _merge_and_write(
     if keys is not None:
         keys.remember(key_columns)
     return result
-
-
-@dataclass(frozen=True)
-class _Owner:
-    """Whose the leads a batch creates are, and where they came from when a row does not say."""
-
-    tenant_id: int
-    assigned_to_id: int | None
-    source: str
 
 
 class _NewLeads:
@@ -447,13 +492,18 @@ def _upsert_each(
     *, tenant_id: int, rows: LeadColumns, source: str, assigned_to_id: int | None
 ) -> BulkUpsertResult:
     result = BulkUpsertResult()
-    for incoming in map(rows.row, range(rows.count)):
-        with transaction.atomic():
-            upserted = lead_upsert(tenant_id=tenant_id, incoming=incoming)
-            if upserted.is_new:
-                Lead.objects.filter(pk=upserted.lead.pk).update(
-                    source=incoming.get("source") or source, assigned_to_id=assigned_to_id
-                )
+    for position, incoming in enumerate(map(rows.row, range(rows.count))):
+        try:
+            with transaction.atomic():
+                upserted = lead_upsert(tenant_id=tenant_id, incoming=incoming)
+                if upserted.is_new:
+                    Lead.objects.filter(pk=upserted.lead.pk).update(
+                        source=incoming.get("source") or source, assigned_to_id=assigned_to_id
+                    )
+        except (DataError, IntegrityError) as error:
+            result.outcomes.append(FAILED)
+            result.refused[position] = refusal(error)
+            continue
         if upserted.is_new:
             result.outcomes.append(IMPORTED)
         else:
@@ -617,10 +667,23 @@ def copy_text(value: Any) -> str:
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, dict | list):
-        return copy_text(_encode_json(value))
+        encoded = _encode_json(value)
+        if JSON_NUL in encoded:  # jsonb cannot hold NUL either
+            encoded = _encode_json(_without_nul(value))
+        return copy_text(encoded)
     if isinstance(value, int | Decimal | date | datetime):
         return str(value)
     raise TypeError(f"cannot COPY a {type(value).__name__}")
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return list(map(_without_nul, value))
+    return value
 
 
 def copy_column(values: list[Any], absent: str, kind: str, texts: dict[Any, str]) -> list[str]:

@@ -77,7 +77,7 @@ async def spreadsheet_csv(
     time (memory stays flat), every cell neutralised against formula injection."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow(map(neutralise, header))
     yield "\ufeff" + _drained(buffer)
     count = 0
     async for row in rows:

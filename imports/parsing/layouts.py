@@ -144,6 +144,11 @@ SOURCE_BY_VENDOR = {
 }
 
 
+# An unusable header is quoted back, at most this many names of at most this many characters.
+LISTED_COLUMNS = 30
+QUOTED_NAME_CHARS = 60
+
+
 class UnknownColumns(ValueError):
     """The header names no phone and no email column."""
 
@@ -212,7 +217,10 @@ def detect_layout(header: list[str]) -> Layout:
                 used.add(index)
     mapped_fields = {column.field for column in columns}
     if not mapped_fields & {"phone", "email"}:
-        found = ", ".join(name for name in header if name) or "no column names"
+        named = [_quoted(name) for name in header if name]
+        if len(named) > LISTED_COLUMNS:
+            named[LISTED_COLUMNS:] = [f"and {len(named) - LISTED_COLUMNS} more"]
+        found = ", ".join(named) or "no column names"
         raise UnknownColumns(
             f"No phone or email column found in this {vendor} file. "
             f"Expected at least one of: {PHONE_OR_EMAIL_HINT[vendor]}. Found: {found}."
@@ -220,11 +228,13 @@ def detect_layout(header: list[str]) -> Layout:
     if "first_name" in mapped_fields or "last_name" in mapped_fields:
         columns = [column for column in columns if column.kind != "name"]
     ignored = CROKODIAL_EXPORT_DERIVED if is_own_export else frozenset()
-    unmapped = [
-        (index, name)
-        for index, name in enumerate(header)
-        if index not in used and name and keys[index] not in ignored
-    ]
+    unmapped = _distinct_names(
+        [
+            (index, name)
+            for index, name in enumerate(header)
+            if index not in used and name and keys[index] not in ignored
+        ]
+    )
     return Layout(
         vendor=vendor,
         source=SOURCE_BY_VENDOR[vendor],
@@ -233,3 +243,24 @@ def detect_layout(header: list[str]) -> Layout:
         unmapped=unmapped,
         unneutralise=is_own_export,
     )
+
+
+def _quoted(name: str) -> str:
+    return name if len(name) <= QUOTED_NAME_CHARS else name[: QUOTED_NAME_CHARS - 1] + "…"
+
+
+def _distinct_names(columns: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Name repeated columns "Notes", "Notes (2)", …, so none hides another in vendor_data."""
+    taken = {name for _, name in columns}
+    seen: dict[str, int] = {}
+    distinct = []
+    for index, name in columns:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            suffix = seen[name]
+            while f"{name} ({suffix})" in taken:
+                suffix += 1
+            name = f"{name} ({suffix})"
+            taken.add(name)
+        distinct.append((index, name))
+    return distinct

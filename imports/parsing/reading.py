@@ -3,11 +3,17 @@
 Files are read as streams, a megabyte at a time, so memory does not grow with the file. The csv
 module's field size limit (128 KiB) is kept: a longer field, or a quote that is never closed,
 rejects the file with the line it starts on instead of reading on without bound.
+
+Control characters (NUL and the rest of C0 but tab, CR and LF) are removed from every line as it
+is read, whatever the encoding, so no later step sees them: PostgreSQL cannot store NUL at all,
+and the others are invisible in a lead. The caller learns which records lost some
+(docs/imports-hostile-files.md).
 """
 
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -16,6 +22,22 @@ CHUNK_BYTES = 1024 * 1024
 HEAD_CHARS = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# What a line loses as it is read: C0 controls but tab, LF and CR.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# How much of the file's start tells UTF-16 without a byte order mark, or binary data, apart.
+SAMPLE_BYTES = 4096
+# A few control bytes in a text file are stray characters to remove; more than this many, and
+# over BINARY_SHARE of the sample, make it binary data (an image, a spreadsheet's zip).
+BINARY_CONTROL_BYTES = 3
+BINARY_SHARE = 0.05
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "cp1252": "Windows-1252",
+}
 
 
 class CsvRejected(Exception):
@@ -35,23 +57,27 @@ class CsvShape:
 
 
 def detect_encoding(binary: BinaryIO) -> str:
-    """Return 'utf-8-sig' or 'utf-16' for a BOM, else 'utf-8' if every byte decodes, else 'cp1252'.
+    """Return the file's encoding: 'utf-8-sig' or 'utf-16' for a BOM, 'utf-16-le' or 'utf-16-be'
+    when its start looks like UTF-16 without one, else 'utf-8' if every byte decodes, else 'cp1252'.
 
     Excel on Windows saves "CSV" as cp1252 without a BOM; any byte sequence that is not UTF-8 is
-    taken to be that. The stream is left at its start.
+    taken to be that. Raise CsvRejected for binary data. The stream is left at its start.
     """
     binary.seek(0)
-    head = binary.read(4)
+    sample = binary.read(SAMPLE_BYTES)
     binary.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
+    if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if utf16 := _utf16_without_bom(sample):
+        return utf16
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if controls > max(BINARY_CONTROL_BYTES, BINARY_SHARE * len(sample)):
+        raise CsvRejected("This is not a CSV file: it holds binary data.")
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         while chunk := binary.read(CHUNK_BYTES):
-            if b"\x00" in chunk:
-                raise CsvRejected("This is not a CSV file: it holds binary data.")
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -59,6 +85,30 @@ def detect_encoding(binary: BinaryIO) -> str:
     finally:
         binary.seek(0)
     return "utf-8"
+
+
+_CONTROL_BYTES = bytes(code for code in range(32) if code not in (9, 10, 13))
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """Return 'utf-16-le' or 'utf-16-be' if `sample` reads as UTF-16 text without a BOM.
+
+    CSV text is mostly ASCII, which UTF-16 writes as a NUL byte beside each character: NULs at
+    nearly every odd offset (little-endian) or even offset (big-endian), and hardly any at the
+    others. A text file with a stray NUL has them at neither.
+    """
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    for encoding, text_nuls, other_nuls in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if text_nuls >= pairs * 0.5 and other_nuls <= text_nuls * 0.05:
+            try:
+                codecs.getincrementaldecoder(encoding)().decode(sample[: 2 * pairs])
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None
 
 
 def _text_stream(binary: BinaryIO, encoding: str, errors: str = "strict") -> io.TextIOWrapper:
@@ -102,14 +152,17 @@ def sniff_delimiter(binary: BinaryIO, encoding: str) -> str:
 
 
 def csv_records(
-    binary: BinaryIO, *, encoding: str, delimiter: str
+    binary: BinaryIO, *, encoding: str, delimiter: str, cleaned: dict[int, str] | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """Yield (line the record starts on, cells) for every non-blank record, header included.
 
-    Raise CsvRejected for malformed CSV or undecodable bytes, naming the line.
+    Control characters are removed as the lines are read; for each record that lost some,
+    `cleaned` (if given) maps its line to what was removed ("U+0000 ×2"). Raise CsvRejected
+    for malformed CSV or undecodable bytes, naming the line.
     """
+    removed: dict[int, str] = {}
     with _text_stream(binary, encoding) as text:
-        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        reader = csv.reader(_without_controls(text, removed), delimiter=delimiter, strict=True)
         next_line = 1
         while True:
             try:
@@ -119,14 +172,62 @@ def csv_records(
             except csv.Error as error:
                 raise CsvRejected(_csv_problem(str(error)), line=next_line) from None
             except UnicodeDecodeError:
-                raise CsvRejected(
-                    f"The file is neither UTF-8 nor Windows-1252 ({encoding} failed).",
-                    line=reader.line_num + 1,
-                ) from None
+                line = _first_undecodable_line(binary, encoding)
+                raise CsvRejected(_undecodable(encoding), line=line) from None
             line = next_line
             next_line = reader.line_num + 1
+            if removed:
+                _note_removed(removed, line, next_line, cleaned)
             if any(map(str.strip, cells)):
                 yield line, cells
+
+
+def _without_controls(lines: Iterator[str], removed: dict[int, str]) -> Iterator[str]:
+    """Yield `lines` without control characters, noting in `removed` what each line lost."""
+    for number, line in enumerate(lines, 1):
+        if CONTROL_CHARACTERS.search(line):
+            found = CONTROL_CHARACTERS.findall(line)
+            removed[number] = ", ".join(
+                f"U+{ord(char):04X}" + (f" ×{count}" if (count := found.count(char)) > 1 else "")
+                for char in sorted(set(found))
+            )
+            line = CONTROL_CHARACTERS.sub("", line)
+        yield line
+
+
+def _note_removed(
+    removed: dict[int, str], first: int, after: int, cleaned: dict[int, str] | None
+) -> None:
+    """Move what the lines `first` to `after - 1` lost (one record's) into `cleaned[first]`."""
+    lost = [removed.pop(number) for number in range(first, after) if number in removed]
+    if lost and cleaned is not None:
+        cleaned[first] = "; ".join(lost)
+
+
+def _first_undecodable_line(binary: BinaryIO, encoding: str) -> int | None:
+    """Return the line of the first bytes `encoding` cannot decode (the reader decodes a
+    megabyte ahead, so it cannot tell)."""
+    with _text_stream(binary, encoding, errors=UNDECODABLE_MARKER) as text:
+        for number, line in enumerate(text, 1):
+            if _MARKER in line:
+                return number
+    return None
+
+
+def _mark_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+    return _MARKER, error.end
+
+
+# A noncharacter: no text holds it, so the first one marks the first undecodable bytes.
+_MARKER = "\uffff"
+UNDECODABLE_MARKER = "crokodial-mark-undecodable"
+codecs.register_error(UNDECODABLE_MARKER, _mark_undecodable)
+
+
+def _undecodable(encoding: str) -> str:
+    if encoding == "cp1252":
+        return "this line holds bytes that are neither UTF-8 nor Windows-1252 text."
+    return f"this line holds bytes that are not {ENCODING_NAMES.get(encoding, encoding)} text."
 
 
 def _csv_problem(message: str) -> str:

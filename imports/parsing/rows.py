@@ -4,7 +4,7 @@ Every value goes through `leads.normalize`. A row is unusable only without a usa
 usable email; any other value that does not parse is left empty with a warning.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,6 +35,10 @@ CACHE_LIMIT = 20_000
 MAX_PRICE = Decimal("99999999.99")
 MAX_SMALL_COUNT = 32_767
 MAX_COUNT = 2_147_483_647
+# Vendor timestamps outside these years are typos or junk, and some (year 0, year 10000 in UTC)
+# could be stored but not read back.
+EARLIEST_VENDOR_YEAR = 1900
+LATEST_VENDOR_YEAR = 2100
 KEY_FIELDS = ("phone", "email")
 STATUS_BY_WORD = {
     **{status.value.lower(): status.value for status in LeadStatus},
@@ -102,6 +106,8 @@ def _vendor_datetime(raw: str) -> datetime:
         moment = None
     if moment is None:
         raise _invalid("not a valid date and time", raw)
+    if not EARLIEST_VENDOR_YEAR <= moment.year <= LATEST_VENDOR_YEAR:
+        raise _invalid(f"not a date between {EARLIEST_VENDOR_YEAR} and {LATEST_VENDOR_YEAR}", raw)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -166,8 +172,17 @@ class RowConverter:
     per cell. At 100k rows of 40 columns, every 100 ns per cell is 0.4 s.
     """
 
-    def __init__(self, layout: Layout, *, today: date | None = None) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        *,
+        today: date | None = None,
+        cleaned: dict[int, str] | None = None,
+    ) -> None:
+        """`cleaned` is the one `csv_records` fills: each record that lost control characters
+        gets a warning saying which."""
         self.layout = layout
+        self.cleaned = cleaned if cleaned is not None else {}
         normalisers: dict[str, Callable[[str], Any]] = {
             "phone": normalize_phone,
             "email": normalize_email,
@@ -236,7 +251,12 @@ class RowConverter:
         width = self.width
         cells = [row + [""] * (width - len(row)) if len(row) < width else row for _, row in records]
         count = len(cells)
-        batch = ConvertedBatch(lines=[line for line, _ in records], leads=LeadColumns({}, count))
+        batch = ConvertedBatch(
+            lines=[line for line, _ in records],
+            leads=LeadColumns({}, count),
+            cells=cells,
+            width=width,
+        )
         if not count:
             return batch
         raw = cells
@@ -291,8 +311,16 @@ class RowConverter:
                 for values in zip(*stripped, strict=True)
             ]
         self._judge(batch, problems)
-        batch.rejected_cells = {row: cells[row] for row in batch.errors}
+        if self.cleaned:
+            self._note_cleaned(batch)
+        batch.rejected_cells = {row: cells[row][:width] for row in batch.errors}
         return batch
+
+    def _note_cleaned(self, batch: "ConvertedBatch") -> None:
+        for row, line in enumerate(batch.lines):
+            removed = self.cleaned.pop(line, None)
+            if removed is not None and row not in batch.errors:
+                batch.warnings.setdefault(row, []).append(f"control characters removed ({removed})")
 
     def _judge(self, batch: "ConvertedBatch", problems: dict[int, dict[str, str]]) -> None:
         """Note the records without a phone or email as errors, and the others' warnings."""
@@ -406,6 +434,9 @@ class ConvertedBatch:
 
     lines: list[int]
     leads: LeadColumns
+    # every record's cells as read (padded to the header), for rows the database refuses
+    cells: list[list[str]] = field(default_factory=list)
+    width: int = 0  # the header's: the cells kept of a rejected record
     # record index → why it cannot be imported, and its cells as read
     errors: dict[int, str] = field(default_factory=dict)
     rejected_cells: dict[int, list[str]] = field(default_factory=dict)
@@ -421,3 +452,15 @@ class ConvertedBatch:
     def usable_leads(self) -> LeadColumns:
         """The records that can be imported, as leads for `lead_bulk_upsert`."""
         return self.leads.without(self.errors) if self.errors else self.leads
+
+    def reject_usable(self, refused: Mapping[int, str]) -> None:
+        """Reject the usable leads at these positions (of `usable_leads()`) with their reason."""
+        if not refused:
+            return
+        usable = [row for row in range(len(self)) if row not in self.errors]
+        width = self.width or None
+        for position, message in refused.items():
+            row = usable[position]
+            self.errors[row] = message
+            self.rejected_cells[row] = self.cells[row][:width]
+            self.warnings.pop(row, None)
