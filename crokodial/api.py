@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -78,16 +79,17 @@ def _json_error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Every /api/ path no endpoint matches (`/api/leads/abc` too), whatever the method."""
     return _json_error(HTTPStatus.NOT_FOUND, "Not found.")
 
 
 def _api_or_page(status: int, message: str, page: Callable[..., HttpResponse]) -> Callable:
-    def handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _is_api(request):
             return _json_error(status, message)
-        return page(request) if exception is None else page(request, exception)
+        return page(request, *args, **kwargs)
 
     return handler
 
@@ -96,6 +98,9 @@ not_found = _api_or_page(HTTPStatus.NOT_FOUND, "Not found.", defaults.page_not_f
 bad_request = _api_or_page(HTTPStatus.BAD_REQUEST, "Bad request.", defaults.bad_request)
 permission_denied = _api_or_page(
     HTTPStatus.FORBIDDEN, "Permission denied.", defaults.permission_denied
+)
+csrf_failure = _api_or_page(
+    HTTPStatus.FORBIDDEN, "CSRF check failed: send the X-CSRFToken header.", csrf.csrf_failure
 )
 server_error = _api_or_page(
     HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error.", defaults.server_error
