@@ -113,6 +113,9 @@ def _filters_from(request: Request, serializer_class: type[LeadFilterSerializer]
 
 
 def _list_of(items: dict[str, Any]) -> dict[str, Any]:
+    # An empty item (`states=` from a form's blank field) is ignored, so the schema allows it.
+    if "enum" in items:
+        items = {**items, "enum": [*items["enum"], ""]}
     return {"type": "array", "items": items, "maxItems": LIST_MAX_ITEMS}
 
 
@@ -129,7 +132,7 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter(
         "dispositions",
-        _list_of({"type": "string", "minLength": 1, "maxLength": 50}),
+        _list_of({"type": "string", "maxLength": 50}),
         description=f"'{NO_DISPOSITION}' matches an empty one; commas or repeats.",
     ),
     OpenApiParameter(
