@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from rest_framework import serializers, status
@@ -18,6 +18,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from leads.apis import ERROR_SCHEMA
+from leads.bounds import MAX_PASSWORD_LENGTH
+from leads.forms import USERNAME_MAX_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +84,19 @@ class AuthTokenApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="Credentials")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(trim_whitespace=False)
+        # Bounded before authenticate(): the lockout table stores the username it was given.
+        username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+        password = serializers.CharField(trim_whitespace=False, max_length=MAX_PASSWORD_LENGTH)
 
     @extend_schema(
         request=InputSerializer,
         responses={
             200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
-            400: inline_serializer("AuthTokenError", {"error": serializers.CharField()}),
-            401: inline_serializer("AuthTokenRefused", {"error": serializers.CharField()}),
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            429: ERROR_SCHEMA,
         },
     )
     def post(self, request: Request) -> Response:

@@ -3,8 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from crokodial.api import api_not_found
 from crokodial.apis import AuthTokenApi, HealthApi, metrics_view
 from imports.views import import_page_view
+from leads.forms import LoginForm
 from webhooks.views import integration_view
 
 api_patterns = [
@@ -15,15 +17,27 @@ api_patterns = [
     path("", include("leads.urls")),
     path("", include("webhooks.urls")),
     path("", include("imports.urls")),
+    # Last: any other /api/ path is a JSON 404, in DEBUG too.
+    re_path(r"", api_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [
     path("", include("leads.urls_pages")),
     re_path(r"^imports/?$", import_page_view, name="import-page"),
     re_path(r"^integrations/nextgen/?$", integration_view, name="integration-page"),
-    re_path(r"^accounts/login/?$", auth_views.LoginView.as_view(), name="login"),
+    re_path(
+        r"^accounts/login/?$",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     re_path(r"^accounts/logout/?$", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+# Django's own answers (no view matched, an uncaught error): JSON under /api/, pages elsewhere.
+handler400 = "crokodial.api.bad_request"
+handler403 = "crokodial.api.permission_denied"
+handler404 = "crokodial.api.not_found"
+handler500 = "crokodial.api.server_error"

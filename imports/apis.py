@@ -1,7 +1,7 @@
 from http import HTTPStatus
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -14,9 +14,10 @@ from imports.selectors import import_get, import_list, import_row_error_list
 from imports.serializers import ImportSerializer, import_resource
 from imports.services import UploadTooLarge, import_start
 from imports.upload import content_length_is_over_limit, upload_is_over_limit
-from leads.apis import ERROR_SCHEMA
+from leads.apis import ERROR_SCHEMA, ID_SCHEMA
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 
+IMPORT_ID = OpenApiParameter("import_id", ID_SCHEMA, OpenApiParameter.PATH)
 DEPRECATED_ANSWER = {
     "error": "This endpoint is deprecated. Please use /api/csv-upload instead.",
     "use": "/api/csv-upload",
@@ -118,18 +119,22 @@ class ImportListApi(APIView):
 
 
 class ImportDetailApi(APIView):
-    @extend_schema(responses={200: ImportSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
+    @extend_schema(
+        parameters=[IMPORT_ID],
+        responses={200: ImportSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+    )
     def get(self, request: Request, import_id: int) -> Response:
         return Response(import_resource(import_get(tenant=request.user, import_id=import_id)))
 
 
 class ImportErrorsCsvApi(APIView):
     @extend_schema(
+        parameters=[IMPORT_ID],
         responses={
             (200, "text/csv"): {"type": "string", "description": "line,error, then the row."},
             401: ERROR_SCHEMA,
             404: ERROR_SCHEMA,
-        }
+        },
     )
     def get(self, request: Request, import_id: int) -> StreamingHttpResponse:
         job = import_get(tenant=request.user, import_id=import_id)

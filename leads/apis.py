@@ -2,7 +2,12 @@ from typing import Any
 
 from django.http import QueryDict, StreamingHttpResponse
 from django.utils.http import content_disposition_header
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -10,8 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads import exports
+from leads.bounds import MAX_ID, MAX_NOTES_LENGTH
 from leads.models import LeadSource
 from leads.normalize import (
+    STATE_CODES,
     InvalidValue,
     normalize_email,
     normalize_phone,
@@ -51,11 +58,21 @@ class CommaListField(serializers.ListField):
         return super().get_value(dictionary)
 
 
+SEARCH_MAX_LENGTH = 200
+LIST_MAX_ITEMS = 100
+
+
 class LeadFilterSerializer(QueryParamsSerializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    states = CommaListField(child=serializers.CharField(), required=False)
-    dispositions = CommaListField(child=serializers.CharField(max_length=50), required=False)
-    sources = CommaListField(child=serializers.CharField(), required=False)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH)
+    states = CommaListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=LIST_MAX_ITEMS
+    )
+    dispositions = CommaListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=LIST_MAX_ITEMS
+    )
+    sources = CommaListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=LIST_MAX_ITEMS
+    )
     sortBy = serializers.ChoiceField(list(SORT_FIELDS), required=False, default="createdAt")
     sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
 
@@ -95,16 +112,39 @@ def _filters_from(request: Request, serializer_class: type[LeadFilterSerializer]
     return serializer
 
 
+def _list_of(items: dict[str, Any]) -> dict[str, Any]:
+    # An empty item (`states=` from a form's blank field) is ignored, so the schema allows it.
+    if "enum" in items:
+        items = {**items, "enum": [*items["enum"], ""]}
+    return {"type": "array", "items": items, "maxItems": LIST_MAX_ITEMS}
+
+
 FILTER_PARAMETERS = [
-    OpenApiParameter("search", str, description="Matches name, email or phone."),
-    OpenApiParameter("states", str, many=True, description="Two-letter states; commas or repeats."),
     OpenApiParameter(
-        "dispositions", str, many=True, description=f"'{NO_DISPOSITION}' matches an empty one."
+        "search",
+        {"type": "string", "maxLength": SEARCH_MAX_LENGTH},
+        description="Matches name, email or phone.",
     ),
-    OpenApiParameter("sources", str, many=True, enum=LeadSource.values),
-    OpenApiParameter("sortBy", str, enum=list(SORT_FIELDS), default="createdAt"),
-    OpenApiParameter("sortDirection", str, enum=["asc", "desc"], default="desc"),
+    OpenApiParameter(
+        "states",
+        _list_of({"type": "string", "enum": list(STATE_CODES)}),
+        description="Two-letter states (full names are read too); commas or repeats.",
+    ),
+    OpenApiParameter(
+        "dispositions",
+        _list_of({"type": "string", "maxLength": 50}),
+        description=f"'{NO_DISPOSITION}' matches an empty one; commas or repeats.",
+    ),
+    OpenApiParameter(
+        "sources",
+        _list_of({"type": "string", "enum": LeadSource.values}),
+        description="Commas or repeats.",
+    ),
+    OpenApiParameter("sortBy", {"type": "string", "enum": list(SORT_FIELDS)}, default="createdAt"),
+    OpenApiParameter("sortDirection", {"type": "string", "enum": ["asc", "desc"]}, default="desc"),
 ]
+ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+LEAD_ID = OpenApiParameter("lead_id", ID_SCHEMA, OpenApiParameter.PATH)
 ERROR_SCHEMA = inline_serializer(
     "Error", {"error": serializers.CharField(), "fields": serializers.DictField(required=False)}
 )
@@ -134,6 +174,7 @@ class LeadListApi(APIView):
 
 
 class LeadDetailApi(APIView):
+    @extend_schema_serializer(component_name="LeadChange")
     class InputSerializer(CamelCaseModelSerializer):
         class Meta:
             model = LeadSerializer.Meta.model
@@ -154,7 +195,11 @@ class LeadDetailApi(APIView):
             ]
             # People type more than is stored: "+1 (210) 461-1180 ext. 5", "New Hampshire".
             # The normalisers below bring the value back within the column.
-            extra_kwargs = {"phone": {"max_length": 40}, "state": {"max_length": 40}}
+            extra_kwargs = {
+                "phone": {"max_length": 40},
+                "state": {"max_length": 40},
+                "notes": {"max_length": MAX_NOTES_LENGTH},
+            }
 
         def to_internal_value(self, data: Any) -> dict[str, Any]:
             if not isinstance(data, dict):
@@ -191,11 +236,15 @@ class LeadDetailApi(APIView):
                 raise ValidationError(f"Unknown disposition {value!r}.")
             return value
 
-    @extend_schema(responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA})
+    @extend_schema(
+        parameters=[LEAD_ID],
+        responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+    )
     def get(self, request: Request, lead_id: int) -> Response:
         return Response(LeadSerializer(lead_get(tenant=request.user, lead_id=lead_id)).data)
 
     @extend_schema(
+        parameters=[LEAD_ID],
         request=InputSerializer,
         responses={200: LeadSerializer, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )

@@ -2,6 +2,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from leads.bounds import json_loads_bounded
 from leads.events import EVENT_MESSAGE_TYPE, tenant_group_name
 
 
@@ -47,6 +48,11 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             return
         await self.receive_json(content, **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        # Deeply nested frames raise a ValueError (JsonTooDeep) here, never a RecursionError.
+        return json_loads_bounded(text_data)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

@@ -18,6 +18,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from leads.bounds import int_fits_64_bits
+
 logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE_TYPE = "tenant.event"
@@ -28,7 +30,26 @@ def tenant_group_name(tenant_id: int) -> str:
 
 
 def tenant_message(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"type": EVENT_MESSAGE_TYPE, "payload": payload}
+    return {"type": EVENT_MESSAGE_TYPE, "payload": sendable(payload)}
+
+
+def sendable(value: Any) -> Any:
+    """Return `value` in the types the channel layer's msgpack encoding can always carry.
+
+    A vendor's extra fields are stored as they came, and msgpack holds no integer past 64 bits:
+    `{"account": 123456789012345678901234567890}` would make every event about that lead fail
+    to encode, and so never reach the agent. Such integers (and any value JSON would not write
+    as is, a Decimal or a date) travel as their text; the socket writes the same JSON otherwise.
+    """
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):
+        return value if int_fits_64_bits(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): sendable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [sendable(item) for item in value]
+    return str(value)
 
 
 async def send_to_tenant_async(tenant_id: int, payload: dict[str, Any]) -> None:

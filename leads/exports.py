@@ -2,13 +2,16 @@
 
 import csv
 import io
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 
 from django.db.models import QuerySet
 
 from leads.models import Lead, LeadSource
-from leads.normalize import phone_display
 from leads.selectors import NO_DISPOSITION
+from leads.serializers import phone_for_display
+
+logger = logging.getLogger(__name__)
 
 EXPORT_COLUMNS = (
     ("id", lambda lead: lead.pk),
@@ -16,7 +19,8 @@ EXPORT_COLUMNS = (
     ("firstName", lambda lead: lead.first_name),
     ("lastName", lambda lead: lead.last_name),
     ("email", lambda lead: lead.email),
-    ("phone", lambda lead: phone_display(lead.phone)),
+    # Stored phones are E.164, but the admin edits raw fields: as stored when not.
+    ("phone", lambda lead: phone_for_display(lead.phone)),
     ("street1", lambda lead: lead.street1),
     ("street2", lambda lead: lead.street2),
     ("city", lambda lead: lead.city),
@@ -89,11 +93,21 @@ async def spreadsheet_csv(
         yield _drained(buffer)
 
 
+def _cell(lead: Lead, name: str, value: Callable[[Lead], object]) -> object:
+    # Once the answer has started a failure cannot become an error status, only a cut-off
+    # file: one value that cannot be written leaves its cell empty instead.
+    try:
+        return value(lead)
+    except Exception:
+        logger.exception("export: lead %s column %s left empty", lead.pk, name)
+        return ""
+
+
 def csv_chunks(leads: QuerySet[Lead]) -> AsyncIterator[str]:
     """Stream the export of `leads`."""
 
     async def rows() -> AsyncIterator[list[object]]:
         async for lead in leads.aiterator(chunk_size=2000):
-            yield [value(lead) for _, value in EXPORT_COLUMNS]
+            yield [_cell(lead, name, value) for name, value in EXPORT_COLUMNS]
 
     return spreadsheet_csv([name for name, _ in EXPORT_COLUMNS], rows())

@@ -3,6 +3,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from leads.bounds import PRICE_DECIMAL_PLACES, PRICE_MAX_DIGITS
+
 
 class LeadSource(models.TextChoices):
     NEXTGEN = "NextGen"
@@ -76,10 +78,12 @@ class Lead(models.Model):
     # Vendor and campaign
     nextgen_id = models.CharField(max_length=64, blank=True)
     purchase_id = models.CharField(max_length=64, blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    price = models.DecimalField(
+        max_digits=PRICE_MAX_DIGITS, decimal_places=PRICE_DECIMAL_PLACES, null=True, blank=True
+    )
     premium_price = models.DecimalField(
-        max_digits=10,
-        decimal_places=2,
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
         null=True,
         blank=True,
         help_text="Price of the NextGen premium listing (an 'ad') applied to this lead, if any.",

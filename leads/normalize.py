@@ -237,6 +237,7 @@ _STATE_NAME_BY_CODE = {
     "AS": "American Samoa",
     "MP": "Northern Mariana Islands",
 }
+STATE_CODES = tuple(_STATE_NAME_BY_CODE)
 
 
 def _state_key(text: str) -> str:

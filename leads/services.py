@@ -1,5 +1,6 @@
 """Writes to leads. Each runs in a transaction and announces itself only after the commit."""
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,10 +15,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from leads.bounds import MAX_PRICE
 from leads.events import send_to_tenant_on_commit
 from leads.models import InvitePasscode, Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
+
+logger = logging.getLogger(__name__)
 
 UNIQUE_FIELD_BY_CONSTRAINT = {
     "lead_unique_tenant_phone": "phone",
@@ -94,9 +98,28 @@ class LeadUpsertResult:
     changed_fields: list[str] = field(default_factory=list)
 
 
-def premium_note(base: Decimal, premium: Decimal) -> str:
+def price_total(base: Decimal, premium: Decimal) -> Decimal:
+    """Return base + premium, capped at MAX_PRICE (the price column's largest value).
+
+    Each part is bounded where it arrives, but only the merge knows the sum, and on the fast path
+    it runs in the worker after the vendor was told the lead is safe: an acknowledged lead must
+    still be stored, so the sum is capped, with a warning, rather than refused.
+    """
     total = base + premium
-    return f"Premium listing applied: base ${base:.2f} + premium ${premium:.2f} = ${total:.2f}"
+    if total > MAX_PRICE:
+        logger.warning(
+            "lead price %s + premium %s passes the column: stored as %s", base, premium, MAX_PRICE
+        )
+        return MAX_PRICE
+    return total
+
+
+def premium_note(base: Decimal, premium: Decimal) -> str:
+    total = min(base + premium, MAX_PRICE)
+    capped = " (capped)" if total < base + premium else ""
+    return (
+        f"Premium listing applied: base ${base:.2f} + premium ${premium:.2f} = ${total:.2f}{capped}"
+    )
 
 
 def _append_note(notes: str, line: str) -> str:
@@ -133,13 +156,13 @@ def lead_merge(current: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -
     if incoming.get("product") == PREMIUM_PRODUCT:
         if current.get("premium_price") is None and price is not None:
             base = current.get("price") or ZERO
-            changes.update(premium_price=price, price=base + price)
+            changes.update(premium_price=price, price=price_total(base, price))
             changes["notes"] = _append_note(notes, premium_note(base, price))
     elif incoming.get("product") == "data" and current.get("product") == PREMIUM_PRODUCT:
         # The data of a lead first seen as its premium listing: the data's price is the base.
         premium = current.get("premium_price") or ZERO
         base = price if price is not None else ZERO
-        changes.update(product="data", price=base + premium)
+        changes.update(product="data", price=price_total(base, premium))
         changes["notes"] = _append_note(notes, premium_note(base, premium))
     else:
         if current.get("price") is None and price is not None:

@@ -6,7 +6,7 @@ from leads import views
 
 urlpatterns = [
     re_path(r"^$", views.desk_view, name="desk"),
-    re_path(r"^leads/(?P<lead_id>[0-9]+)/?$", views.lead_detail_view, name="lead-page"),
+    re_path(r"^leads/(?P<lead_id>[0-9]{1,18})/?$", views.lead_detail_view, name="lead-page"),
     re_path(r"^desk/waiting/?$", views.waiting_view, name="desk-waiting"),
     re_path(r"^accounts/signup/?$", views.signup_view, name="signup"),
 ]

@@ -34,9 +34,19 @@ def _answers(port: int) -> bool:
         return False
 
 
+SERVERS = {
+    "daphne": lambda port: ["daphne", "-b", HOST, "-p", str(port), APPLICATION],
+    # As the Procfile's `web:` runs it.
+    "uvicorn": lambda port: ["uvicorn", APPLICATION, "--host", HOST, "--port", str(port),
+                             "--loop", "uvloop", "--http", "httptools", "--no-access-log"],
+}  # fmt: skip
+
+
 @contextmanager
-def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Serve `crokodial.asgi:application` with Daphne under `env`; yield its base URL.
+def live_server(
+    env: dict[str, str], *, startup_timeout: float = 20.0, server: str = "daphne"
+) -> Iterator[str]:
+    """Serve `crokodial.asgi:application` with Daphne (or `server`) under `env`; yield its URL.
 
     Only PATH, HOME and the settings module come from the calling process, so the server sees
     exactly the configuration the test gives it. The process is always stopped on exit.
@@ -51,7 +61,7 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), APPLICATION],
+            [sys.executable, "-m", *SERVERS[server](port)],
             cwd=ROOT,
             env=process_env,
             stdout=log,

@@ -21,6 +21,7 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 from rest_framework.exceptions import ValidationError
 
+from leads.bounds import NUL, json_loads_bounded
 from leads.errors import first_message
 from leads.events import send_to_tenant
 from webhooks import metrics
@@ -63,6 +64,14 @@ def trace_id_for(headers: Mapping[str, str]) -> str:
     return incoming if TRACE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
+def declared_length(headers: Mapping[str, str]) -> int:
+    declared = headers.get("content-length", "").strip()
+    if not declared.isascii() or not declared.isdigit():
+        return 0
+    # Past 4,300 digits int() itself refuses; anything that long is over every limit anyway.
+    return int(declared) if len(declared) <= 12 else MAX_BODY_BYTES + 1
+
+
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -73,7 +82,7 @@ def _payload(body: bytes, content_type: str) -> Any:
             raise Rejected(HTTPStatus.BAD_REQUEST, "Send JSON or a form-encoded body.")
         return QueryDict(body, encoding="utf-8")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json_loads_bounded(body, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise Rejected(HTTPStatus.BAD_REQUEST, f"The body is not valid JSON: {error}") from None
 
@@ -86,9 +95,10 @@ def nextgen_webhook_answer(
     trace_id = trace_id_for(headers)
     tenant_id = None
     try:
-        declared = headers.get("content-length", "")
-        if len(body) > MAX_BODY_BYTES or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
+        if len(body) > MAX_BODY_BYTES or declared_length(headers) > MAX_BODY_BYTES:
             raise Rejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is over 1024 KB.")
+        if any(NUL in value for value in headers.values()):
+            raise Rejected(HTTPStatus.BAD_REQUEST, "Header values must not contain NUL bytes.")
         authenticate = (
             nextgen_credential_tenant_cached
             if settings.USE_FAST_PATH

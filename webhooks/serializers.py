@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads.bounds import MAX_PRICE
 from leads.models import LeadSource
 from leads.normalize import (
     InvalidValue,
@@ -25,8 +26,6 @@ from leads.normalize import (
     parse_price,
 )
 
-# Lead.price holds 10 digits, 2 of them cents; PostgreSQL refuses anything larger with a 500.
-MAX_PRICE = Decimal("99999999.99")
 NULL_CHARACTER = "\x00"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

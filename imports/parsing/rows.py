@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.dateparse import parse_date, parse_datetime
 
 from imports.parsing.layouts import Layout
+from leads.bounds import MAX_PRICE
 from leads.bulk import LeadColumns
 from leads.exports import FORMULA_PREFIXES
 from leads.models import Lead, LeadStatus
@@ -32,7 +33,6 @@ from leads.services import is_empty
 
 # Each column remembers up to this many converted values (see _Remembered).
 CACHE_LIMIT = 20_000
-MAX_PRICE = Decimal("99999999.99")
 MAX_SMALL_COUNT = 32_767
 MAX_COUNT = 2_147_483_647
 # Vendor timestamps outside these years are typos or junk, and some (year 0, year 10000 in UTC)
