@@ -332,6 +332,13 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# The edge (crokodial.edge) refuses a body past its route's limit before reading it: uploads take
+# IMPORT_MAX_BYTES plus the multipart envelope, the webhook 1 MB, the admin and every other route
+# these. A body idle this long between chunks, or not complete by the deadline, gets a 408.
+REQUEST_MAX_BODY_BYTES = _env_int("REQUEST_MAX_BODY_BYTES", 256 * 1024)
+ADMIN_MAX_BODY_BYTES = _env_int("ADMIN_MAX_BODY_BYTES", 2 * 1024 * 1024 + 512 * 1024)
+REQUEST_BODY_IDLE_SECONDS = _env_int("REQUEST_BODY_IDLE_SECONDS", 15)
+REQUEST_BODY_DEADLINE_SECONDS = _env_int("REQUEST_BODY_DEADLINE_SECONDS", 300)
 # Static files are served straight from the app and project folders, so a fresh checkout
 # needs no collectstatic step; collectstatic still works for a CDN.
 WHITENOISE_USE_FINDERS = True

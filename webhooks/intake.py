@@ -37,6 +37,7 @@ from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
 
+# Enforced at the edge (crokodial.edge), before the body is read.
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -86,9 +87,6 @@ def nextgen_webhook_answer(
     trace_id = trace_id_for(headers)
     tenant_id = None
     try:
-        declared = headers.get("content-length", "")
-        if len(body) > MAX_BODY_BYTES or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
-            raise Rejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is over 1024 KB.")
         authenticate = (
             nextgen_credential_tenant_cached
             if settings.USE_FAST_PATH
@@ -111,16 +109,27 @@ def nextgen_webhook_answer(
             answer = _store(tenant_id, fields, trace_id, received_at)
             outcome = "created" if answer.body["isNew"] else "updated"
     except Rejected as rejection:
-        body_out: dict[str, Any] = {"success": False, "error": rejection.error}
-        if rejection.fields:
-            body_out["fields"] = rejection.fields
-        body_out["traceId"] = trace_id
-        answer = WebhookAnswer(status=rejection.status, body=body_out, headers=rejection.headers)
-        if rejection.status == HTTPStatus.UNAUTHORIZED:
-            answer.headers["WWW-Authenticate"] = 'ApiKey header="apikey"'
-        outcome = "rejected"
+        answer, outcome = _refused(rejection, trace_id), "rejected"
     process_ms = answer.body.get("processMs") or elapsed_ms(received_at)
     return _finish(answer, trace_id, tenant_id, outcome, process_ms)
+
+
+def nextgen_refusal(*, headers: Mapping[str, str], status: int, error: str) -> WebhookAnswer:
+    """Answer a call refused before its body was read (crokodial.edge: size, slowness)."""
+    trace_id = trace_id_for(headers)
+    answer = _refused(Rejected(status, error), trace_id)
+    return _finish(answer, trace_id, None, "rejected", 0.0)
+
+
+def _refused(rejection: Rejected, trace_id: str) -> WebhookAnswer:
+    body_out: dict[str, Any] = {"success": False, "error": rejection.error}
+    if rejection.fields:
+        body_out["fields"] = rejection.fields
+    body_out["traceId"] = trace_id
+    answer = WebhookAnswer(status=rejection.status, body=body_out, headers=rejection.headers)
+    if rejection.status == HTTPStatus.UNAUTHORIZED:
+        answer.headers["WWW-Authenticate"] = 'ApiKey header="apikey"'
+    return answer
 
 
 def _store(
