@@ -31,6 +31,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# Tests talk plain http on loopback: production's HTTPS redirect and secure cookies are off.
+PLAIN_HTTP = {"DJANGO_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0"}
 _running: dict[str, subprocess.Popen] = {}
 
 
@@ -63,6 +65,7 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
         "DJANGO_SETTINGS_MODULE": "crokodial.settings",
+        **PLAIN_HTTP,
         **env,
     }
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
