@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,6 +115,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",
+    "csp",
     "leads",
     "imports",
     "webhooks",
@@ -124,6 +126,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a cookie, header or parameter into a query (docs/api-errors.md).
     "crokodial.middleware.RefuseNulMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -340,21 +343,62 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# The edge (crokodial.edge) refuses a body past its route's limit before reading it: uploads take
+# IMPORT_MAX_BYTES plus the multipart envelope, the webhook 1 MB, the admin and every other route
+# these. A body idle this long between chunks, or not complete by the deadline, gets a 408.
+REQUEST_MAX_BODY_BYTES = _env_int("REQUEST_MAX_BODY_BYTES", 256 * 1024)
+ADMIN_MAX_BODY_BYTES = _env_int("ADMIN_MAX_BODY_BYTES", 2 * 1024 * 1024 + 512 * 1024)
+REQUEST_BODY_IDLE_SECONDS = _env_int("REQUEST_BODY_IDLE_SECONDS", 15)
+REQUEST_BODY_DEADLINE_SECONDS = _env_int("REQUEST_BODY_DEADLINE_SECONDS", 300)
 # Static files are served straight from the app and project folders, so a fresh checkout
 # needs no collectstatic step; collectstatic still works for a CDN.
 WHITENOISE_USE_FINDERS = True
 
 # --- Security -------------------------------------------------------------------------------
 
+# Production (DJANGO_DEBUG=0) is HTTPS by default; docs/security.md lists every variable.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the dashboard's script reads it for X-CSRFToken
 CSRF_FAILURE_VIEW = "crokodial.api.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = _env_flag("DJANGO_SECURE_COOKIES", default=False)
+    # Plain-http use (a laptop, tests on loopback) turns these off with DJANGO_SECURE_COOKIES=0
+    # and DJANGO_SSL_REDIRECT=0.
+    SESSION_COOKIE_SECURE = _env_flag("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = _env_flag("DJANGO_SSL_REDIRECT", default=True)
+    # Load balancers probe health over plain http; a vendor's POST would not follow a redirect
+    # (the webhook's lean route answers before Django's middleware anyway: docs/security.md).
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", r"^api/webhooks/nextgen/?$"]
+    SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a commitment browsers keep for months: the operator opts in, and the
+        # check that nags about it stays quiet until then.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # Only a proxy that always sets X-Forwarded-Proto itself may be believed about the scheme.
+    if _env_flag("DJANGO_TRUST_PROXY_SSL_HEADER"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Every page: scripts, styles and everything else from this origin only; no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Swagger UI and the admin draw small icons from data: URLs.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Logging --------------------------------------------------------------------------------
 

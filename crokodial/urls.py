@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crokodial.api import api_not_found
 from crokodial.apis import AuthTokenApi, HealthApi, metrics_view
@@ -13,7 +15,13 @@ api_patterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     re_path(r"^auth/token/?$", AuthTokenApi.as_view(), name="auth-token"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves its script as a file, and the template its style: the
+    # Content-Security-Policy allows neither inline.
+    re_path(
+        r"^docs/?$",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
+        name="docs",
+    ),
     path("", include("leads.urls")),
     path("", include("webhooks.urls")),
     path("", include("imports.urls")),
@@ -34,6 +42,8 @@ urlpatterns = [
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # Pages without an icon link (the admin's) make browsers ask for this.
+    re_path(r"^favicon\.ico$", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
 
 # Django's own answers (no view matched, an uncaught error): JSON under /api/, pages elsewhere.

@@ -3,7 +3,13 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from leads.bounds import json_loads_bounded
-from leads.events import EVENT_MESSAGE_TYPE, tenant_group_name
+from leads.events import (
+    EVENT_MESSAGE_TYPE,
+    SOCKET_SIGNED_OUT,
+    session_group_name,
+    tenant_group_name,
+    user_group_name,
+)
 
 
 class LeadConsumer(AsyncJsonWebsocketConsumer):
@@ -13,15 +19,23 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
     A client may send {"type": "ping"} at any time and gets {"type": "pong"} back.
     """
 
-    group_name = ""
+    group_names: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            # Accept first: a close before `accept` is a refused handshake, which a browser
+            # reports as 1006 and its page would retry forever; 4401 sends it to the login page.
+            await self.accept()
+            await self.close(code=SOCKET_SIGNED_OUT)
             return
-        self.group_name = tenant_group_name(user.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        # The tenant's events, and the ends of this user's credentials and of this session.
+        self.group_names = (tenant_group_name(user.pk), user_group_name(user.pk))
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            self.group_names += (session_group_name(session_key),)
+        for group_name in self.group_names:
+            await self.channel_layer.group_add(group_name, self.channel_name)
         await self.accept()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -33,8 +47,11 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def disconnect(self, code: int) -> None:
-        if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        for group_name in self.group_names:
+            await self.channel_layer.group_discard(group_name, self.channel_name)
+
+    async def session_end(self, message: dict[str, Any]) -> None:
+        await self.close(code=SOCKET_SIGNED_OUT)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any

@@ -7,6 +7,7 @@ announces a write that rolled back.
 """
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -23,10 +24,22 @@ from leads.bounds import int_fits_64_bits
 logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE_TYPE = "tenant.event"
+# Tells every socket in a group that its credentials ended: it closes with SOCKET_SIGNED_OUT.
+SESSION_END_MESSAGE_TYPE = "session.end"
+SOCKET_SIGNED_OUT = 4401
 
 
 def tenant_group_name(tenant_id: int) -> str:
     return f"tenant_{tenant_id}"
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def session_group_name(session_key: str) -> str:
+    # A digest, not the key: group names travel through Redis channel names and logs.
+    return f"session_{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"
 
 
 def tenant_message(payload: dict[str, Any]) -> dict[str, Any]:
@@ -129,3 +142,26 @@ def send_to_tenant(
 
 def send_to_tenant_on_commit(tenant_id: int, payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_to_tenant(tenant_id, payload))
+
+
+async def sockets_close_async(group_names: list[str]) -> None:
+    layer = get_channel_layer()
+    for group_name in group_names:
+        await layer.group_send(group_name, {"type": SESSION_END_MESSAGE_TYPE})
+
+
+def sockets_close(group_names: list[str]) -> None:
+    """Close every socket in these groups now; a failure is logged, never raised."""
+    try:
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            async_to_sync(sockets_close_async)(group_names)
+        else:
+            asyncio.run_coroutine_threadsafe(
+                sockets_close_async(group_names), _publisher_loop()
+            ).result(SEND_TIMEOUT_SECONDS)
+    except Exception:
+        logger.exception("sockets of %s were not closed", group_names)
+
+
+def sockets_close_on_commit(group_names: list[str]) -> None:
+    transaction.on_commit(lambda: sockets_close(group_names))

@@ -13,10 +13,16 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from leads.bounds import MAX_PRICE
-from leads.events import send_to_tenant_on_commit
+from leads.events import (
+    send_to_tenant_on_commit,
+    session_group_name,
+    sockets_close_on_commit,
+    user_group_name,
+)
 from leads.models import InvitePasscode, Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
@@ -377,3 +383,15 @@ def signup_failure_record(*, client: str, now: datetime | None = None) -> None:
 def signup_failures_clear(*, client: str) -> None:
     """Forget the wrong passcodes of `client` (an operator lifting the throttle, or tests)."""
     cache.delete(_signup_failures_key(client))
+
+
+def user_access_end(*, user_id: int) -> None:
+    """End everything the user's old credentials opened: delete its API tokens now, close all
+    its sockets once the surrounding transaction commits (password changed, user deactivated)."""
+    Token.objects.filter(user_id=user_id).delete()
+    sockets_close_on_commit([user_group_name(user_id)])
+
+
+def session_access_end(*, session_key: str) -> None:
+    """Close the sockets opened with this session (its user logged out of it)."""
+    sockets_close_on_commit([session_group_name(session_key)])

@@ -25,6 +25,9 @@ def _redis_reachable() -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if IN_CI and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         pytest.exit("CI=true needs DATABASE_URL (PostgreSQL) and REDIS_URL (Redis).", returncode=3)
+    # In-process clients speak plain http, which production (DEBUG off) would redirect to https;
+    # tests/crokodial/test_settings.py checks the production settings in a subprocess.
+    settings.SECURE_SSL_REDIRECT = False
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

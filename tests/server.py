@@ -18,12 +18,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 APPLICATION = "crokodial.asgi:application"
+# The Procfile's `web:` options, one worker.
+UVICORN_OPTIONS = [
+    *("--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"),
+    *("--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--no-access-log"),
+]
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
+
+
+# Tests talk plain http on loopback: production's HTTPS redirect and secure cookies are off.
+PLAIN_HTTP = {"DJANGO_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0"}
+_running: dict[str, subprocess.Popen] = {}
+
+
+def server_process(base_url: str) -> subprocess.Popen:
+    """The process serving `base_url` (a live_server still running)."""
+    return _running[base_url]
 
 
 def _answers(port: int) -> bool:
@@ -34,19 +49,13 @@ def _answers(port: int) -> bool:
         return False
 
 
-SERVERS = {
-    "daphne": lambda port: ["daphne", "-b", HOST, "-p", str(port), APPLICATION],
-    # As the Procfile's `web:` runs it.
-    "uvicorn": lambda port: ["uvicorn", APPLICATION, "--host", HOST, "--port", str(port),
-                             "--loop", "uvloop", "--http", "httptools", "--no-access-log"],
-}  # fmt: skip
-
-
 @contextmanager
-def live_server(
-    env: dict[str, str], *, startup_timeout: float = 20.0, server: str = "daphne"
-) -> Iterator[str]:
-    """Serve `crokodial.asgi:application` with Daphne (or `server`) under `env`; yield its URL.
+def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterator[str]:
+    """Serve `crokodial.asgi:application` with uvicorn, as the Procfile does, under `env`; yield
+    its base URL.
+
+    Uvicorn, not Daphne: Daphne (Twisted) reads a whole request body before it calls the app, so
+    the edge's limits (crokodial.edge) could only act once it had arrived.
 
     Only PATH, HOME and the settings module come from the calling process, so the server sees
     exactly the configuration the test gives it. The process is always stopped on exit.
@@ -56,12 +65,23 @@ def live_server(
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
         "DJANGO_SETTINGS_MODULE": "crokodial.settings",
+        **PLAIN_HTTP,
         **env,
     }
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", *SERVERS[server](port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                APPLICATION,
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                *UVICORN_OPTIONS,
+            ],
             cwd=ROOT,
             env=process_env,
             stdout=log,
@@ -79,8 +99,11 @@ def live_server(
                         f"server did not answer on port {port} in {startup_timeout} s"
                     )
                 time.sleep(0.1)
-            yield f"http://{HOST}:{port}"
+            base_url = f"http://{HOST}:{port}"
+            _running[base_url] = process
+            yield base_url
         finally:
+            _running.pop(f"http://{HOST}:{port}", None)
             process.terminate()
             try:
                 process.wait(timeout=10)
@@ -129,9 +152,21 @@ def celery_worker(
         "DJANGO_SETTINGS_MODULE": "crokodial.settings",
         **env,
     }
-    command = [sys.executable, "-m", "celery", "-A", "crokodial", "worker",
-               "--concurrency", str(concurrency), "--loglevel", "INFO",
-               "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "crokodial",
+        "worker",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     with tempfile.NamedTemporaryFile(mode="w+", suffix=".log") as log:
         process = subprocess.Popen(
             command,

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from webhooks.intake import MAX_BODY_BYTES, declared_length, nextgen_webhook_answer
+from webhooks.intake import nextgen_webhook_answer
 from webhooks.serializers import NextGenLeadSerializer
 
 WEBHOOK_ANSWER = inline_serializer(
@@ -77,7 +77,5 @@ class NextGenWebhookApi(APIView):
     )
     def post(self, request: Request) -> Response:
         headers = {name.lower(): value for name, value in request.headers.items()}
-        # A body declared over the limit is not read: the pipeline answers 413 from the header.
-        too_large = declared_length(headers) > MAX_BODY_BYTES
-        answer = nextgen_webhook_answer(headers=headers, body=b"" if too_large else request.body)
+        answer = nextgen_webhook_answer(headers=headers, body=request.body)
         return Response(answer.body, status=answer.status, headers=answer.headers)

@@ -2,7 +2,8 @@
 
 NextGen's webhook needs none of the session, CSRF, auth or message middleware, and at hundreds
 of posts a second each of them costs a thread hop. This ASGI app answers the webhook path itself
-and passes every other request to Django. The work runs on a small pool of threads that keep
+and passes every other request to Django. Its body size and deadlines are enforced in front of
+it, by `crokodial.edge`. The work runs on a small pool of threads that keep
 their database connections (see README, "Real-time intake"), and the answer comes from
 `webhooks.intake.nextgen_webhook_answer`, exactly as through the DRF view.
 """
@@ -19,14 +20,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 from leads.events import HeldEvent, send_to_tenant_async, tenant_events_held
 from leads.normalize import normalizer_warm_up
-from webhooks.intake import MAX_BODY_BYTES, WebhookAnswer, nextgen_webhook_answer
+from webhooks.intake import WebhookAnswer, nextgen_webhook_answer
 
 logger = logging.getLogger("crokodial.webhooks")
 
-WEBHOOK_PATH = re.compile(r"/api/webhooks/nextgen/?")
+# The route's one home is webhooks/urls.py; with or without its trailing slash.
+WEBHOOK_PATH = re.compile(re.escape(reverse("webhooks:nextgen").rstrip("/")) + "/?")
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
@@ -63,17 +66,13 @@ async def answer_in_thread(
 
 
 async def _read_body(receive: Callable) -> bytes | None:
-    """Return the body, or None once it passes the limit (the rest is not kept)."""
-    chunks, size, more = [], 0, True
+    """Return the whole body, or None when the client went away (or the edge refused it)."""
+    chunks, more = [], True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b""
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
             return None
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     return b"".join(chunks)
 
@@ -105,8 +104,8 @@ def with_vendor_webhook(django_app: ASGIApp) -> ASGIApp:
             for name, value in scope["headers"]
         }
         body = await _read_body(receive)
-        # An oversized body is still judged by the pipeline, which answers 413.
-        body = b"x" * (MAX_BODY_BYTES + 1) if body is None else body
+        if body is None:
+            return None
         answer, events = await answer_in_thread(headers, body, received_at)
         await _send_json(send, answer.status, answer.body, answer.headers)
         # After the commit (the thread has returned) and after the vendor has its answer.

@@ -38,6 +38,7 @@ from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
 
+# Enforced at the edge (crokodial.edge), before the body is read.
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -64,14 +65,6 @@ def trace_id_for(headers: Mapping[str, str]) -> str:
     return incoming if TRACE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
-def declared_length(headers: Mapping[str, str]) -> int:
-    declared = headers.get("content-length", "").strip()
-    if not declared.isascii() or not declared.isdigit():
-        return 0
-    # Past 4,300 digits int() itself refuses; anything that long is over every limit anyway.
-    return int(declared) if len(declared) <= 12 else MAX_BODY_BYTES + 1
-
-
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -95,8 +88,6 @@ def nextgen_webhook_answer(
     trace_id = trace_id_for(headers)
     tenant_id = None
     try:
-        if len(body) > MAX_BODY_BYTES or declared_length(headers) > MAX_BODY_BYTES:
-            raise Rejected(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is over 1024 KB.")
         if any(NUL in value for value in headers.values()):
             raise Rejected(HTTPStatus.BAD_REQUEST, "Header values must not contain NUL bytes.")
         authenticate = (
@@ -121,16 +112,27 @@ def nextgen_webhook_answer(
             answer = _store(tenant_id, fields, trace_id, received_at)
             outcome = "created" if answer.body["isNew"] else "updated"
     except Rejected as rejection:
-        body_out: dict[str, Any] = {"success": False, "error": rejection.error}
-        if rejection.fields:
-            body_out["fields"] = rejection.fields
-        body_out["traceId"] = trace_id
-        answer = WebhookAnswer(status=rejection.status, body=body_out, headers=rejection.headers)
-        if rejection.status == HTTPStatus.UNAUTHORIZED:
-            answer.headers["WWW-Authenticate"] = 'ApiKey header="apikey"'
-        outcome = "rejected"
+        answer, outcome = _refused(rejection, trace_id), "rejected"
     process_ms = answer.body.get("processMs") or elapsed_ms(received_at)
     return _finish(answer, trace_id, tenant_id, outcome, process_ms)
+
+
+def nextgen_refusal(*, headers: Mapping[str, str], status: int, error: str) -> WebhookAnswer:
+    """Answer a call refused before its body was read (crokodial.edge: size, slowness)."""
+    trace_id = trace_id_for(headers)
+    answer = _refused(Rejected(status, error), trace_id)
+    return _finish(answer, trace_id, None, "rejected", 0.0)
+
+
+def _refused(rejection: Rejected, trace_id: str) -> WebhookAnswer:
+    body_out: dict[str, Any] = {"success": False, "error": rejection.error}
+    if rejection.fields:
+        body_out["fields"] = rejection.fields
+    body_out["traceId"] = trace_id
+    answer = WebhookAnswer(status=rejection.status, body=body_out, headers=rejection.headers)
+    if rejection.status == HTTPStatus.UNAUTHORIZED:
+        answer.headers["WWW-Authenticate"] = 'ApiKey header="apikey"'
+    return answer
 
 
 def _store(

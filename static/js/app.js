@@ -4,6 +4,11 @@ import { ageLabel, el } from "./dom.js";
 import { connectLive } from "./live.js";
 
 const script = document.getElementById("app-script");
+
+// Colours come as data attributes, not inline styles, which the Content-Security-Policy forbids.
+for (const chip of document.querySelectorAll("[data-chip]")) {
+  chip.style.setProperty("--chip", chip.dataset.chip);
+}
 const listeners = new Set();
 const reconnectListeners = new Set();
 

@@ -4,6 +4,7 @@
 const HEARTBEAT_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 const MAX_BACKOFF_MS = 30000;
+const SIGNED_OUT = 4401;
 
 export function connectLive({ onMessage, onReconnect, onStatus }) {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/leads/`;
@@ -68,9 +69,12 @@ export function connectLive({ onMessage, onReconnect, onStatus }) {
     });
     socket.addEventListener("close", (close) => {
       stopHeartbeat();
-      if (close.code === 4401) {
+      if (close.code === SIGNED_OUT) {
+        // The session ended (logout, password change, deactivation): sign in again, then return.
         stopped = true;
         onStatus("signed-out");
+        const next = encodeURIComponent(location.pathname + location.search);
+        location.assign(`/accounts/login/?next=${next}`);
         return;
       }
       scheduleRetry();

@@ -169,6 +169,36 @@ def test_nextgen_credentials_refuse_an_unknown_user():
 # --- seed_demo -------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def debug_for_seed_demo(request, settings):
+    """seed_demo runs only with DEBUG on: the local setup it is for."""
+    if "seed_demo" in request.node.name:
+        settings.DEBUG = True
+
+
+def test_seed_demo_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=1"):
+        run("seed_demo")
+
+    assert not User.objects.exists()
+
+
+def test_seed_demo_exits_non_zero_with_debug_off(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    env = {"PATH": os.environ["PATH"], "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50,
+           "DATABASE_URL": f"sqlite:///{database}"}  # fmt: skip
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG=1" in result.stderr
+
+
 def seeded_counts() -> tuple[int, int, int]:
     return User.objects.count(), Lead.objects.count(), NextGenCredential.objects.count()
 

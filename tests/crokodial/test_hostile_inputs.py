@@ -89,8 +89,8 @@ def servers(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[di
             MEDIA_ROOT=str(tmp_path_factory.mktemp("media")), IMPORT_MAX_BYTES=str(UPLOAD_LIMIT)
         )
     with (
-        live_server(env, server="uvicorn") as default,
-        live_server({**env, "USE_FAST_PATH": "1"}, server="uvicorn") as fast,
+        live_server(env) as default,
+        live_server({**env, "USE_FAST_PATH": "1"}) as fast,
     ):
         yield {"default": default, "fast": fast}
 

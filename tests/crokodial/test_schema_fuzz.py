@@ -46,7 +46,7 @@ def test_fuzzing_the_api_from_its_schema_finds_nothing(tmp_path: Path):
     credential, api_key = nextgen_credential_issue(tenant=agent)
     env = shared_database_env(MEDIA_ROOT=str(tmp_path / "media"))
 
-    with live_server(env, server="uvicorn") as base_url:
+    with live_server(env) as base_url:
         run = subprocess.run(
             [
                 str(Path(sys.executable).with_name("schemathesis")),

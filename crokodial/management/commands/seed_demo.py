@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from leads.models import Lead, LeadSource
@@ -44,7 +44,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if not settings.DEBUG:
-            self.stderr.write("Warning: demo logins have public passwords; use them only locally.")
+            # The demo superuser's password is printed in the README: never on a real server.
+            raise CommandError(
+                "seed_demo creates logins whose passwords are public; it runs only with "
+                "DJANGO_DEBUG=1 (a local, embedded setup)."
+            )
         users = get_user_model().objects
         for username, password, is_admin in DEMO_AGENTS:
             if not users.filter(username=username).exists():
