@@ -12,7 +12,13 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Reject, Retry
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 
 from webhooks.batching import BatchFailed, GroupCommit
 from webhooks.dead_letters import dead_letter_record
@@ -91,7 +97,7 @@ def nextgen_lead_persist(
             if failures >= FAILING_ATTEMPTS:
                 _dead_letter(self, error, attempts, started)
                 return
-        close_old_connections()
+        _drop_broken_connection()
         _wait_or_requeue(self, attempts, started)
 
 
@@ -134,8 +140,15 @@ def _dead_letter(task: Any, error: BaseException, attempts: int, started: float)
             return
         except DatabaseError as failure:
             logger.warning("trace_id=%s: dead letter not written (%s)", trace_id, failure)
-        close_old_connections()
+        _drop_broken_connection()
         _wait_or_requeue(task, attempts, started)
+
+
+def _drop_broken_connection() -> None:
+    """Let the next attempt open a fresh connection if this one broke (not inside a caller's
+    transaction, as in tests, which would lose it)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def _wait_or_requeue(task: Any, attempts: int, started: float) -> None:
