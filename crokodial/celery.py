@@ -1,9 +1,49 @@
+import logging
 import os
+import threading
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crokodial.settings")
 
 app = Celery("crokodial")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+_stopping = threading.Event()
+
+
+def _watch_import_leases() -> None:
+    """Queue again the imports whose worker died: at start, then every lease check period.
+
+    There is no beat process: every worker watches, and the check is safe to run concurrently.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    from imports.services import import_leases_recover
+
+    while True:
+        try:
+            import_leases_recover()
+        except Exception:
+            logger.exception("import lease check failed; trying again later")
+        finally:
+            connection.close()
+        if _stopping.wait(settings.IMPORT_LEASE_CHECK_SECONDS):
+            return
+
+
+@worker_ready.connect
+def _start_lease_watch(**kwargs) -> None:
+    threading.Thread(target=_watch_import_leases, name="import-lease-watch", daemon=True).start()
+
+
+@worker_shutting_down.connect
+def _stop_waiting(**kwargs) -> None:
+    from webhooks.tasks import retries_stop_waiting
+
+    _stopping.set()
+    retries_stop_waiting()

@@ -221,12 +221,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-if REDIS_URL:
+# The broker is Redis (REDIS_URL) unless CELERY_BROKER_URL names another: amqp:// for RabbitMQ
+# is supported and measured, Redis stays the default (docs/decisions/0001-celery-broker.md).
+_broker_url = _checked_url("CELERY_BROKER_URL", ("amqp", "amqps", *REDIS_SCHEMES))
+CELERY_BROKER_URL = _broker_url.geturl() if _broker_url else (REDIS_URL or "memory://")
+BROKER_IS_REDIS = CELERY_BROKER_URL.split(":", 1)[0] in REDIS_SCHEMES
+if BROKER_IS_REDIS:
     # kombu's Redis transport, except that a message leaves its queue in the same step as it is
     # written to `unacked`: a worker killed while fetching cannot lose it (crokodial.broker).
     CELERY_BROKER_TRANSPORT = "crokodial.broker:Transport"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or _broker_url)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -237,18 +241,33 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_POOL = "threads"
 CELERY_WORKER_CONCURRENCY = _env_int("CELERY_CONCURRENCY", 32)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # A task whose worker died is handed out again after this many seconds (kombu's Redis
-    # transport default is an hour); the idempotent upsert makes the second run harmless.
-    "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 60),
-    # Look for such tasks every 5 s. kombu 5.7 scans only on every 10th 10 s tick by default, so
-    # a restarted worker picked them up only 100 s after its start.
-    "unacked_restore_interval": 5,
-    "unacked_restore_throttle": 1,
-    # The fast path answers 503 quickly rather than hang when Redis is gone.
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-}
+CELERY_VISIBILITY_TIMEOUT = _env_int("CELERY_VISIBILITY_TIMEOUT", 60)
+if BROKER_IS_REDIS:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task whose worker died is handed out again after this many seconds (kombu's Redis
+        # transport default is an hour). No task holds its message longer than half of it
+        # (QUEUED_LEAD_HOLD_SECONDS; imports hold a lease in the database instead).
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Look for such tasks every 5 s. kombu 5.7 scans only on every 10th 10 s tick by
+        # default, so a restarted worker picked them up only 100 s after its start.
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+        # The fast path answers 503 quickly rather than hang when Redis is gone.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+else:
+    # AMQP has no visibility timeout: a message stays with its consumer until it is acked or
+    # the connection drops. The fast path still answers 503 quickly when the broker is gone.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_timeout": 2, "confirm_publish": True}
+    # The fast path's tasks hold their messages a few seconds at most; no consumer timeout.
+    CELERY_BROKER_POOL_LIMIT = 10
+
+# A queued lead is retried for as long as the database is away (webhooks.tasks): in its worker
+# thread, waiting up to QUEUED_LEAD_RETRY_MAX_DELAY between attempts, for at most
+# QUEUED_LEAD_HOLD_SECONDS; then its message is republished and the next worker carries on.
+QUEUED_LEAD_HOLD_SECONDS = max(1.0, CELERY_VISIBILITY_TIMEOUT / 2)
+QUEUED_LEAD_RETRY_MAX_DELAY = min(10.0, QUEUED_LEAD_HOLD_SECONDS / 3)
 CELERY_WORKER_DISABLE_RATE_LIMITS = True
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -338,6 +357,14 @@ STORAGES = {
 # merged and written per database round.
 IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 IMPORT_BATCH_SIZE = _env_int("IMPORT_BATCH_SIZE", 5000)
+# An import's run holds a lease on its job (imports.services, docs/durability.md): renewed every
+# IMPORT_HEARTBEAT_SECONDS and with each batch; a worker looks for expired leases every
+# IMPORT_LEASE_CHECK_SECONDS and queues those jobs again, up to IMPORT_MAX_ATTEMPTS runs each.
+IMPORT_LEASE_SECONDS = max(3, _env_int("IMPORT_LEASE_SECONDS", 60))
+IMPORT_HEARTBEAT_SECONDS = IMPORT_LEASE_SECONDS / 3
+IMPORT_LEASE_CHECK_SECONDS = _env_int("IMPORT_LEASE_CHECK_SECONDS", IMPORT_LEASE_SECONDS)
+IMPORT_QUEUED_GRACE_SECONDS = _env_int("IMPORT_QUEUED_GRACE_SECONDS", 600)
+IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 5)
 FILE_UPLOAD_HANDLERS = [
     "imports.upload.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -49,12 +49,26 @@ class ImportJob(models.Model):
     warning_count = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True, help_text="Why the whole import failed, if it did.")
 
+    # Who runs the import, and until when (imports.services: lease, heartbeat, checkpoint).
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="How many runs took the job; more than one means it was resumed."
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="import_tenant_created")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="import_tenant_created"),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="import_unfinished_lease",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"

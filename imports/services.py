@@ -4,17 +4,26 @@ The upload is checked whole before anything is stored (encoding, CSV structure, 
 column), kept in the default storage so any worker can read it, and deleted when the run ends.
 The run streams the file: a background thread parses and normalises the next batch while this
 one is merged and written, so Python and the database work at the same time.
+
+A run owns its job through a lease in the database (`lease_owner`, `lease_expires_at`), renewed
+by a heartbeat, not through the broker's redelivery timer. Each batch commits its leads, its
+rejected rows and the job's counters (the checkpoint) in one transaction, fenced by the lease:
+a run that lost its lease writes nothing more. A job whose lease expired (its worker died) is
+taken by the next run, which resumes after the checkpoint. docs/durability.md tells the story.
 """
 
 import gc
 import logging
 import os
 import queue
+import random
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from http import HTTPStatus
 from itertools import islice
 from typing import Any, TypeVar
@@ -23,7 +32,16 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from rest_framework.exceptions import APIException, ValidationError
 
@@ -57,6 +75,12 @@ PROGRESS_INTERVAL_SECONDS = 0.25
 PREFETCHED_BATCHES = 1
 STATS_FIELDS = ["processed", "imported", "updated", "skipped", "failed"]
 PROGRESS_FIELDS = [*STATS_FIELDS, "errors", "warnings", "warning_count"]
+# The lease owner of a job queued again by `import_leases_recover`: any run may take it.
+LEASE_REQUEUED = "requeued"
+# A batch that loses a deadlock or a serialization conflict is rolled back and run again.
+BATCH_CONFLICT_ATTEMPTS = 8
+CONFLICT_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 T = TypeVar("T")
 
@@ -124,7 +148,10 @@ def _enqueue(job: ImportJob) -> None:
 
 
 class ImportProgress:
-    """Save the job's counters and tell the uploader, at most once per `interval` seconds."""
+    """Tell the uploader how far the import is, at most once per `interval` seconds.
+
+    The counters themselves are saved with every batch (the checkpoint), not here.
+    """
 
     def __init__(
         self,
@@ -143,7 +170,6 @@ class ImportProgress:
         if self._last_sent is not None and now - self._last_sent < self._interval:
             return
         self._last_sent = now
-        self.job.save(update_fields=PROGRESS_FIELDS)
         self._announce("import_progress")
 
     def finish(self) -> None:
@@ -155,38 +181,205 @@ class ImportProgress:
         )
 
 
-def import_run(*, job: ImportJob, clock: Callable[[], float] = time.monotonic) -> ImportJob:
-    """Import the stored file of a queued `job` into its tenant, then delete the file.
+class ImportInterrupted(Exception):
+    """The database went away during the run; the job keeps its checkpoint and runs again."""
 
-    Whatever happens, the job ends done or failed and the uploader hears `import_finished`.
+
+class LeaseLost(Exception):
+    """Another run holds the job now: this one stops and writes nothing more."""
+
+
+def lease_owner_name() -> str:
+    """Name one run: which host and process, and which run in it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_until(seconds: float | None = None) -> ExpressionWrapper:
+    seconds = settings.IMPORT_LEASE_SECONDS if seconds is None else seconds
+    # The database's clock, so that workers on several machines agree on it.
+    return ExpressionWrapper(Now() + timedelta(seconds=seconds), output_field=DateTimeField())
+
+
+def import_claim(*, job_id: int, owner: str) -> ImportJob | None:
+    """Take the lease of an unfinished job nobody holds a live lease on; return it, or None."""
+    claimable = Q(lease_owner="") | Q(lease_owner=LEASE_REQUEUED) | Q(lease_expires_at__lt=Now())
+    taken = ImportJob.objects.filter(
+        claimable, pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(
+        status=ImportStatus.RUNNING,
+        lease_owner=owner,
+        lease_expires_at=_lease_until(),
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", Now()),
+    )
+    return ImportJob.objects.get(pk=job_id) if taken else None
+
+
+def import_run(
+    *, job: ImportJob, clock: Callable[[], float] = time.monotonic, owner: str = ""
+) -> ImportJob:
+    """Import the stored file of an unfinished `job` into its tenant, then delete the file.
+
+    Take the job's lease first: if another run holds a live one, do nothing. Resume after the
+    last committed batch. Unless the lease is lost or the database goes away (ImportInterrupted:
+    run again later), the job ends done or failed and the uploader hears `import_finished`.
     """
-    if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+    owner = owner or lease_owner_name()
+    claimed = import_claim(job_id=job.pk, owner=owner)
+    if claimed is None:
+        job.refresh_from_db()
         return job
-    job.status = ImportStatus.RUNNING
-    job.started_at = timezone.now()
-    job.save(update_fields=["status", "started_at"])
+    job = claimed
     progress = ImportProgress(job, clock=clock)
+    failure = None
+    if job.attempts > settings.IMPORT_MAX_ATTEMPTS:
+        job.status = ImportStatus.FAILED
+        failure = f"The import was interrupted {job.attempts - 1} times; rows before it were kept."
+        _import_finish(job, owner=owner, failure=failure, progress=progress)
+        return job
     try:
-        with default_storage.open(job.storage_name, "rb") as stored, collector_paused():
-            _import_rows(job, stored, progress)
+        with (
+            default_storage.open(job.storage_name, "rb") as stored,
+            collector_paused(),
+            _Heartbeat(job.pk, owner) as heartbeat,
+        ):
+            _import_rows(job, stored, progress, owner=owner, heartbeat=heartbeat)
         job.status = ImportStatus.DONE
+    except LeaseLost:
+        logger.warning("import %s: lease lost to another run; this run stops", job.pk)
+        return job
+    except DATABASE_AWAY as error:
+        logger.warning("import %s interrupted, will resume: %s", job.pk, error)
+        _lease_release(job, owner)
+        raise ImportInterrupted(str(error)) from error
     except CsvRejected as error:
         job.status = ImportStatus.FAILED
-        job.failure = str(error)
-        _record_errors(job, [ImportRowError(job=job, line=error.line or 0, message=str(error))])
+        failure = error
     except Exception:
         logger.exception("import %s failed", job.pk)
         job.status = ImportStatus.FAILED
-        job.failure = "The import stopped on an unexpected error; rows before it were kept."
-    finally:
-        _delete_upload(job)
-        job.storage_name = ""
-        job.finished_at = timezone.now()
-        if job.status == ImportStatus.RUNNING:  # interrupted by something not an Exception
-            job.status = ImportStatus.FAILED
-        job.save()
-        progress.finish()
+        failure = "The import stopped on an unexpected error; rows before it were kept."
+    except BaseException:
+        _lease_release(job, owner)  # stopped, not failed: the next run resumes it
+        raise
+    _import_finish(job, owner=owner, failure=failure, progress=progress)
     return job
+
+
+def _import_finish(
+    job: ImportJob, *, owner: str, failure: CsvRejected | str | None, progress: ImportProgress
+) -> None:
+    job.finished_at = timezone.now()
+    with transaction.atomic():
+        if isinstance(failure, CsvRejected):
+            line = failure.line or 0
+            job.failure = str(failure)
+            if not ImportRowError.objects.filter(job=job, line=line, message=job.failure).exists():
+                _record_errors(job, [ImportRowError(job=job, line=line, message=job.failure)])
+        elif failure:
+            job.failure = failure
+        finished = ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(
+            status=job.status,
+            failure=job.failure,
+            finished_at=job.finished_at,
+            storage_name="",
+            lease_owner="",
+            lease_expires_at=None,
+            **{name: getattr(job, name) for name in PROGRESS_FIELDS},
+        )
+    if not finished:
+        return  # another run took the job meanwhile and will finish it
+    _delete_upload(job)  # only now: the job says done (or failed) for good
+    job.storage_name = ""
+    job.lease_owner, job.lease_expires_at = "", None
+    progress.finish()
+
+
+def _lease_release(job: ImportJob, owner: str) -> None:
+    """Let the next run take the job at once (if the database answers; else the lease expires)."""
+    try:
+        ImportJob.objects.filter(pk=job.pk, lease_owner=owner).update(
+            lease_owner=LEASE_REQUEUED, lease_expires_at=Now()
+        )
+    except DatabaseError:
+        logger.warning("import %s: lease not released; it expires by itself", job.pk)
+
+
+def import_leases_recover() -> list[int]:
+    """Queue again every unfinished import whose run died (its lease expired) or that no worker
+    ever took; return their ids. Safe to run anywhere, any number of times at once."""
+    stale = Q(lease_expires_at__lt=Now()) | Q(
+        status=ImportStatus.QUEUED,
+        lease_owner="",
+        created_at__lt=Now() - timedelta(seconds=settings.IMPORT_QUEUED_GRACE_SECONDS),
+    )
+    with transaction.atomic():
+        job_ids = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(stale, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING])
+            .values_list("pk", flat=True)[:100]
+        )
+        if not job_ids:
+            return []
+        # A reservation any run may take; queued again if none does within two leases.
+        ImportJob.objects.filter(pk__in=job_ids).update(
+            lease_owner=LEASE_REQUEUED,
+            lease_expires_at=_lease_until(2 * settings.IMPORT_LEASE_SECONDS),
+        )
+        transaction.on_commit(lambda: _enqueue_ids(job_ids))
+    logger.warning("imports %s: lease expired or never taken; queued again", job_ids)
+    return job_ids
+
+
+def _enqueue_ids(job_ids: list[int]) -> None:
+    from imports.tasks import import_run_task  # the task module imports this one
+
+    for job_id in job_ids:
+        try:
+            import_run_task.delay(job_id)
+        except Exception:  # the reservation expires and the next check queues it again
+            logger.exception("import %s could not be queued again", job_id)
+
+
+class _Heartbeat:
+    """Renew a run's lease every IMPORT_HEARTBEAT_SECONDS from a thread of its own.
+
+    `lost` is set once another run holds the lease; the run stops before its next batch (and
+    the fenced checkpoint stops it anyway).
+    """
+
+    def __init__(self, job_id: int, owner: str) -> None:
+        self.job_id = job_id
+        self.owner = owner
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="import-heartbeat", daemon=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(settings.IMPORT_HEARTBEAT_SECONDS):
+                try:
+                    mine = ImportJob.objects.filter(pk=self.job_id, lease_owner=self.owner)
+                    if not mine.update(lease_expires_at=_lease_until()):
+                        # Invisible (an uncommitted test transaction) is not lost.
+                        taken = ImportJob.objects.filter(pk=self.job_id).exclude(
+                            lease_owner=self.owner
+                        )
+                        if taken.exists():
+                            self.lost.set()
+                            return
+                except DatabaseError:
+                    close_old_connections()  # the batches will see the outage too
+        finally:
+            connection.close()
 
 
 def _delete_upload(job: ImportJob) -> None:
@@ -198,7 +391,9 @@ def _delete_upload(job: ImportJob) -> None:
         logger.exception("import %s: could not delete %s", job.pk, job.storage_name)
 
 
-def _import_rows(job: ImportJob, stored: Any, progress: ImportProgress) -> None:
+def _import_rows(
+    job: ImportJob, stored: Any, progress: ImportProgress, *, owner: str, heartbeat: _Heartbeat
+) -> None:
     cleaned: dict[int, str] = {}  # line → the control characters its record lost
     records = csv_records(stored, encoding=job.encoding, delimiter=job.delimiter, cleaned=cleaned)
     header = next(records, None)
@@ -208,36 +403,99 @@ def _import_rows(job: ImportJob, stored: Any, progress: ImportProgress) -> None:
     converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
-    owner = {"tenant_id": job.tenant_id, "source": layout.source, "assigned_to_id": job.tenant_id}
+    lead_owner = {
+        "tenant_id": job.tenant_id,
+        "source": layout.source,
+        "assigned_to_id": job.tenant_id,
+    }
+    # Resuming: the records up to the checkpoint are stored, with their counts and errors.
+    for _ in islice(records, job.processed):
+        pass
 
     def converted_batches() -> Iterator[tuple[ConvertedBatch, LeadColumns]]:
         while batch := converter.convert_batch(list(islice(records, batch_size))):
             leads = batch.usable_leads()
-            lead_bulk_prepare(leads, **owner)
+            lead_bulk_prepare(leads, **lead_owner)
             yield batch, leads
 
     keys = LeadKeys.for_tenant(job.tenant_id)
     with _prefetched(converted_batches()) as batches:
         for batch, leads in batches:
-            with _batch_transaction():
-                _store_batch(job, batch, leads, owner=owner, keys=keys)
-                progress.advance()
+            if heartbeat.lost.is_set():
+                raise LeaseLost()
+            _store_checkpointed(job, batch, leads, owner=owner, lead_owner=lead_owner, keys=keys)
+            progress.advance()
             if job.imported:
                 lead_statistics_refresh(tenant_id=job.tenant_id, known_leads=job.imported)
+
+
+def _store_checkpointed(
+    job: ImportJob,
+    batch: ConvertedBatch,
+    leads: LeadColumns,
+    *,
+    owner: str,
+    lead_owner: dict[str, Any],
+    keys: LeadKeys,
+) -> None:
+    """Store one batch and the job's counters in one transaction, if this run holds the lease.
+
+    A batch that loses a deadlock or serialization conflict (two imports into one tenant, an
+    import against webhook traffic) is rolled back whole and run again.
+    """
+    before = _checkpoint_of(job)
+    for attempt in range(1, BATCH_CONFLICT_ATTEMPTS + 1):
+        try:
+            with _batch_transaction():
+                _store_batch(job, batch, leads, owner=lead_owner, keys=keys)
+                fenced = ImportJob.objects.filter(pk=job.pk, lease_owner=owner)
+                if not fenced.update(
+                    lease_expires_at=_lease_until(),
+                    **{name: getattr(job, name) for name in PROGRESS_FIELDS},
+                ):
+                    raise LeaseLost()
+            return
+        except OperationalError as error:
+            _checkpoint_restore(job, before)
+            if attempt == BATCH_CONFLICT_ATTEMPTS or not _is_conflict(error):
+                raise
+            logger.info("import %s: batch lost a conflict (%s); running it again", job.pk, error)
+            time.sleep(random.uniform(0, 0.05 * attempt))
+        except BaseException:
+            _checkpoint_restore(job, before)
+            raise
 
 
 @contextmanager
 def _batch_transaction() -> Iterator[None]:
     """Run one batch in one transaction that commits without waiting for the WAL flush.
 
-    A crash may lose the last batches' commits (never half a batch) but not a finished import:
-    the job is marked done by an ordinary commit, which flushes the WAL written before it.
+    A crash may lose the last batches' commits (never half a batch, and never a batch without
+    its checkpoint) but not a finished import: the job is marked done by an ordinary commit,
+    which flushes the WAL written before it.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         yield
+
+
+def _is_conflict(error: DatabaseError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
+def _checkpoint_of(job: ImportJob) -> dict[str, Any]:
+    return {
+        name: list(value) if isinstance(value, list) else value
+        for name in PROGRESS_FIELDS
+        for value in [getattr(job, name)]
+    }
+
+
+def _checkpoint_restore(job: ImportJob, checkpoint: dict[str, Any]) -> None:
+    for name, value in checkpoint.items():
+        setattr(job, name, list(value) if isinstance(value, list) else value)
 
 
 def _store_batch(

@@ -144,7 +144,8 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it.
 
-    With `wait_ready`, return only once the worker says it is ready to take tasks.
+    With `wait_ready`, return only once the worker says it is ready to take tasks. The
+    process's `log_path` attribute names the file its output goes to.
     """
     process_env = {
         "PATH": os.environ.get("PATH", ""),
@@ -177,6 +178,7 @@ def celery_worker(
             text=True,
             start_new_session=True,
         )
+        process.log_path = log.name
         try:
             deadline = time.monotonic() + WORKER_START_TIMEOUT
             while wait_ready and "ready." not in Path(log.name).read_text():

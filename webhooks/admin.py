@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from webhooks.models import NextGenCredential
+from webhooks.dead_letters import dead_letter_redrive
+from webhooks.models import NextGenCredential, QueuedLeadDeadLetter
 
 
 @admin.register(NextGenCredential)
@@ -22,3 +23,39 @@ class NextGenCredentialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(QueuedLeadDeadLetter)
+class QueuedLeadDeadLetterAdmin(admin.ModelAdmin):
+    """Queued leads a worker could not store. Correct the payload if it needs it, then re-drive."""
+
+    list_display = ["stub_id", "tenant", "status", "attempts", "first_seen_at", "last_seen_at"]
+    list_filter = ["status"]
+    search_fields = ["stub_id", "trace_id", "tenant__username"]
+    readonly_fields = [
+        "tenant",
+        "stub_id",
+        "trace_id",
+        "error",
+        "attempts",
+        "status",
+        "first_seen_at",
+        "last_seen_at",
+        "redriven_at",
+        "redrive_count",
+    ]
+    actions = ["redrive"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Re-drive: queue the selected leads again")
+    def redrive(self, request, queryset) -> None:
+        queued = dead_letter_redrive(letters=list(queryset))
+        skipped = queryset.count() - queued
+        self.message_user(
+            request,
+            f"{queued} queued again"
+            + (f"; {skipped} skipped (already re-driven)." if skipped else "."),
+            messages.SUCCESS,
+        )
