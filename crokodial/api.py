@@ -4,11 +4,15 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crokodial.outages import unavailable_service
 from leads.errors import first_message
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every API error as {"error": message} plus {"fields": {...}} for validation errors."""
+    if unavailable_service(exc) is not None:
+        # Left to crokodial.outages.ServiceUnavailableMiddleware: one 503 answer for every view.
+        return None
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

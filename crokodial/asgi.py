@@ -9,14 +9,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from crokodial.outages import refuse_sockets_during_outages  # noqa: E402
 from leads.routing import websocket_urlpatterns  # noqa: E402
 from webhooks.asgi import with_vendor_webhook  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": with_vendor_webhook(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": refuse_sockets_during_outages(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

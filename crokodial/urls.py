@@ -27,3 +27,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+# Errors raised outside a view (a middleware reading the session while the database is down)
+# are answered 503 when they are an outage (docs/failures.md).
+handler500 = "crokodial.outages.server_error"

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,14 +34,37 @@ def _answers(port: int) -> bool:
         return False
 
 
-@contextmanager
-def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Serve `crokodial.asgi:application` with Daphne under `env`; yield its base URL.
+def _procfile_web(port: int, workers: int) -> list[str]:
+    """The Procfile's `web:` command (uvicorn), on `port` with `workers` processes."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    command = line.removeprefix("web:").split()
+    assert command[0] == "uvicorn", command
+    expanded = {"${HOST:-0.0.0.0}": HOST, "$PORT": str(port), "${WEB_CONCURRENCY:-2}": str(workers)}
+    return [sys.executable, "-m", *(expanded.get(word, word) for word in command)]
 
+
+@contextmanager
+def live_server(
+    env: dict[str, str],
+    *,
+    startup_timeout: float = 20.0,
+    procfile: bool = False,
+    workers: int = 2,
+) -> Iterator[str]:
+    """Serve `crokodial.asgi:application` under `env`; yield its base URL.
+
+    Daphne by default; with `procfile`, the Procfile's uvicorn command with `workers` processes.
     Only PATH, HOME and the settings module come from the calling process, so the server sees
     exactly the configuration the test gives it. The process is always stopped on exit.
     """
     port = free_port()
+    command = (
+        _procfile_web(port, workers)
+        if procfile
+        else [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), APPLICATION]
+    )
     process_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
@@ -51,12 +74,13 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), APPLICATION],
+            command,
             cwd=ROOT,
             env=process_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + startup_timeout
@@ -71,11 +95,13 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
                 time.sleep(0.1)
             yield f"http://{HOST}:{port}"
         finally:
-            process.terminate()
+            # The whole group: uvicorn's worker processes too.
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 
