@@ -2,6 +2,7 @@
 and the schema hooks that declare both (docs/api-errors.md)."""
 
 import codecs
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -16,6 +17,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crokodial.outages import unavailable_response, unavailable_service
 from leads.bounds import MAX_JSON_DEPTH, NUL, JsonTooDeep, json_loads_bounded
 from leads.errors import first_message
 
@@ -24,6 +26,9 @@ API_PREFIX = "/api/"
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Answer every API error as {"error": message} plus {"fields": {...}} for validation errors."""
+    if unavailable_service(exc) is not None:
+        # Left to crokodial.outages.ServiceUnavailableMiddleware: one 503 answer for every view.
+        return None
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -102,9 +107,18 @@ permission_denied = _api_or_page(
 csrf_failure = _api_or_page(
     HTTPStatus.FORBIDDEN, "CSRF check failed: send the X-CSRFToken header.", csrf.csrf_failure
 )
-server_error = _api_or_page(
+_server_error = _api_or_page(
     HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error.", defaults.server_error
 )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: a 503 when the error raised outside a view (a middleware reading the
+    session, say) was an outage (docs/failures.md); a 500, JSON under /api/, otherwise."""
+    service = unavailable_service(sys.exception())
+    if service is not None:
+        return unavailable_response(request, service)
+    return _server_error(request)
 
 
 # --- Schema -----------------------------------------------------------------------------------

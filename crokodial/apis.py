@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crokodial.outages import RETRY_AFTER_SECONDS
 from leads.apis import ERROR_SCHEMA
 from leads.bounds import MAX_PASSWORD_LENGTH
 from leads.forms import USERNAME_MAX_LENGTH
@@ -43,7 +44,7 @@ def _channel_layer_check() -> str:
         return "ok"
     try:
         with redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
         ) as client:
             client.ping()
     except redis.RedisError as error:
@@ -77,6 +78,7 @@ class HealthApi(APIView):
         return Response(
             {"status": "ok" if healthy else "error", "checks": checks},
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={} if healthy else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 

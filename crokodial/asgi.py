@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from crokodial.edge import BodyLengthASGIHandler, with_edge_limits  # noqa: E402
+from crokodial.outages import refuse_sockets_during_outages  # noqa: E402
 from leads.routing import websocket_urlpatterns  # noqa: E402
 from webhooks.asgi import with_vendor_webhook  # noqa: E402
 
@@ -19,8 +20,8 @@ application = ProtocolTypeRouter(
     {
         # The edge wraps everything HTTP: limits act before a body is read (docs/security.md).
         "http": with_edge_limits(with_vendor_webhook(django_asgi_app)),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": refuse_sockets_during_outages(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -123,6 +123,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A view that fails because PostgreSQL or Redis is down answers 503 + Retry-After.
+    "crokodial.outages.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a cookie, header or parameter into a query (docs/api-errors.md).
     "crokodial.middleware.RefuseNulMiddleware",
@@ -166,18 +168,24 @@ if _database_url is None:
     }
 else:
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"].strip())}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "crokodial.postgresql"):
     # Under ASGI every request may run in a different thread: persistent per-thread connections
     # exhaust PostgreSQL, so connections come from Django's psycopg pool instead.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's pooled backend, plus a breaker: once a connection attempt has failed, requests
+    # are refused at once (503) instead of each waiting for the pool, and a probe a second
+    # finds the database again (crokodial.postgresql, docs/failures.md).
+    DATABASES["default"]["ENGINE"] = "crokodial.postgresql"
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": _env_int("DATABASE_POOL_MIN_SIZE", 2),
             "max_size": _env_int("DATABASE_POOL_MAX_SIZE", 10),
-            # Seconds a request waits for a connection; also how long /api/health takes to
-            # report an unreachable database.
+            # Seconds a request waits for a connection while every one is busy. An unreachable
+            # database is noticed sooner: by the first failed connection attempt.
             "timeout": _env_int("DATABASE_POOL_TIMEOUT", 5),
         },
+        # Seconds one attempt to connect may take before it counts as failed.
+        "connect_timeout": _env_int("DATABASE_CONNECT_TIMEOUT", 2),
     }
 else:
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
@@ -216,6 +224,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "crokodial",
+            # A Redis that is gone fails a cache call in a second, never hangs it.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -252,9 +262,13 @@ if BROKER_IS_REDIS:
         # default, so a restarted worker picked them up only 100 s after its start.
         "unacked_restore_interval": 5,
         "unacked_restore_throttle": 1,
-        # The fast path answers 503 quickly rather than hang when Redis is gone.
-        "socket_connect_timeout": 2,
+        # The fast path answers 503 quickly rather than hang when Redis is gone: one connection
+        # attempt of at most a second, no retries (kombu would otherwise retry for
+        # broker_connection_timeout, 4 s, sleeping 2 s between tries). A worker's own connection
+        # keeps Celery's retry policy; these apply to publishing.
+        "socket_connect_timeout": 1,
         "socket_timeout": 5,
+        "max_retries": 0,
     }
 else:
     # AMQP has no visibility timeout: a message stays with its consumer until it is acked or

@@ -149,6 +149,9 @@ class PrivateRedis:
     port: int
     directory: Path
     process: subprocess.Popen | None = None
+    # With an append-only file written on every command, a killed Redis comes back holding
+    # every message it had accepted (docs/failures.md).
+    appendonly: bool = False
 
     @property
     def url(self) -> str:
@@ -165,7 +168,9 @@ class PrivateRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.directory),
             ],  # fmt: skip
@@ -186,10 +191,10 @@ class PrivateRedis:
 
 
 @contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
-    """Start a throwaway Redis (nothing kept on disk); kill it after."""
+def private_redis(*, appendonly: bool = False) -> Iterator[PrivateRedis]:
+    """Start a throwaway Redis (nothing kept on disk unless `appendonly`); kill it after."""
     with tempfile.TemporaryDirectory(prefix="crokodial-redis-") as directory:
-        server = PrivateRedis(port=free_port(), directory=Path(directory))
+        server = PrivateRedis(port=free_port(), directory=Path(directory), appendonly=appendonly)
         server.start()
         try:
             yield server

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,18 +49,42 @@ def _answers(port: int) -> bool:
         return False
 
 
-@contextmanager
-def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Serve `crokodial.asgi:application` with uvicorn, as the Procfile does, under `env`; yield
-    its base URL.
+def _procfile_web(port: int, workers: int) -> list[str]:
+    """The Procfile's `web:` command (uvicorn), on `port` with `workers` processes."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    command = line.removeprefix("web:").split()
+    assert command[0] == "uvicorn", command
+    expanded = {"${HOST:-0.0.0.0}": HOST, "$PORT": str(port), "${WEB_CONCURRENCY:-2}": str(workers)}
+    return [sys.executable, "-m", *(expanded.get(word, word) for word in command)]
 
-    Uvicorn, not Daphne: Daphne (Twisted) reads a whole request body before it calls the app, so
-    the edge's limits (crokodial.edge) could only act once it had arrived.
+
+@contextmanager
+def live_server(
+    env: dict[str, str],
+    *,
+    startup_timeout: float = 20.0,
+    procfile: bool = False,
+    workers: int = 2,
+) -> Iterator[str]:
+    """Serve `crokodial.asgi:application` with uvicorn under `env`; yield its base URL.
+
+    One uvicorn process with the Procfile's options by default; with `procfile`, the Procfile's
+    own `web:` command with `workers` processes. Uvicorn, not Daphne: Daphne (Twisted) reads a
+    whole request body before it calls the app, so the edge's limits (crokodial.edge) could only
+    act once it had arrived.
 
     Only PATH, HOME and the settings module come from the calling process, so the server sees
     exactly the configuration the test gives it. The process is always stopped on exit.
     """
     port = free_port()
+    command = (
+        _procfile_web(port, workers)
+        if procfile
+        else [sys.executable, "-m", "uvicorn", APPLICATION, "--host", HOST, "--port", str(port),
+              *UVICORN_OPTIONS]
+    )  # fmt: skip
     process_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
@@ -71,23 +95,15 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                APPLICATION,
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                *UVICORN_OPTIONS,
-            ],
+            command,
             cwd=ROOT,
             env=process_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
+        base_url = f"http://{HOST}:{port}"
         try:
             deadline = time.monotonic() + startup_timeout
             while not _answers(port):
@@ -99,16 +115,17 @@ def live_server(env: dict[str, str], *, startup_timeout: float = 20.0) -> Iterat
                         f"server did not answer on port {port} in {startup_timeout} s"
                     )
                 time.sleep(0.1)
-            base_url = f"http://{HOST}:{port}"
             _running[base_url] = process
             yield base_url
         finally:
-            _running.pop(f"http://{HOST}:{port}", None)
-            process.terminate()
+            _running.pop(base_url, None)
+            # The whole group: uvicorn's worker processes too.
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 

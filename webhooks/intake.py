@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import QueryDict
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -111,8 +112,22 @@ def nextgen_webhook_answer(
         else:
             answer = _store(tenant_id, fields, trace_id, received_at)
             outcome = "created" if answer.body["isNew"] else "updated"
+    except (OperationalError, InterfaceError) as error:
+        # The database is down (docs/failures.md): nothing was stored, the vendor retries.
+        logger.warning("nextgen_delivery trace_id=%s database unavailable: %s", trace_id, error)
+        answer = _refused(
+            Rejected(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "The lead store is unavailable; nothing was stored. Retry shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ),
+            trace_id,
+        )
+        outcome = "unavailable"
     except Rejected as rejection:
-        answer, outcome = _refused(rejection, trace_id), "rejected"
+        answer = _refused(rejection, trace_id)
+        unavailable = rejection.status == HTTPStatus.SERVICE_UNAVAILABLE
+        outcome = "unavailable" if unavailable else "rejected"
     process_ms = answer.body.get("processMs") or elapsed_ms(received_at)
     return _finish(answer, trace_id, tenant_id, outcome, process_ms)
 

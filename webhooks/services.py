@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections import Counter, defaultdict
@@ -7,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +20,8 @@ from leads.serializers import lead_resource
 from leads.services import MATCH_FIELDS, LeadUpsertResult, lead_upsert
 from webhooks import metrics
 from webhooks.models import NextGenCredential
+
+logger = logging.getLogger("crokodial.webhooks")
 
 
 class CredentialExists(Exception):
@@ -43,8 +47,11 @@ def nextgen_credential_issue(
         if active.exists():
             if not rotate:
                 raise CredentialExists(f"{tenant} already has NextGen credentials")
+            retired = list(active.values_list("sid", "key_hash"))
             active.update(is_active=False, rotated_at=timezone.now())
             _credential_cache.clear()
+            _last_known_good.clear()
+            transaction.on_commit(lambda: _last_known_good_forget(retired))
         api_key = api_key or secrets.token_urlsafe(32)
         credential = NextGenCredential.objects.create(
             tenant=tenant,
@@ -129,23 +136,77 @@ def _announce(delivery: NextGenDelivery) -> None:
 
 CREDENTIAL_CACHE_SECONDS = 2.0
 _credential_cache: dict[tuple[str, str], tuple[int | None, float]] = {}
+# The last answer the database gave for each pair that was valid, kept while the database is
+# down so the fast path goes on queueing (docs/failures.md). In this process, and in the cache
+# (Redis when configured) for a process that starts during an outage: there only under a
+# digest of the sid and the key's hash, never the key.
+_last_known_good: dict[tuple[str, str], tuple[int, float]] = {}
+LAST_KNOWN_GOOD_REFRESH_SECONDS = 60.0
+LAST_KNOWN_GOOD_CACHE_SECONDS = 30 * 24 * 3600
+
+
+def _last_known_good_key(sid: str, key_hash: str) -> str:
+    return "nextgen-credential:" + hashlib.sha256(f"{sid}\0{key_hash}".encode()).hexdigest()
+
+
+def _last_known_good_remember(key: tuple[str, str], tenant_id: int | None, now: float) -> None:
+    known = _last_known_good.get(key)
+    if tenant_id is None:
+        # A pair deactivated by any means stops at once in every process's fallback too.
+        _last_known_good.pop(key, None)
+        _last_known_good_forget([key])
+        return
+    if known is not None and known[0] == tenant_id and known[1] > now:
+        return
+    if len(_last_known_good) > 10_000:
+        _last_known_good.clear()
+    _last_known_good[key] = (tenant_id, now + LAST_KNOWN_GOOD_REFRESH_SECONDS)
+    try:
+        cache.set(_last_known_good_key(*key), tenant_id, LAST_KNOWN_GOOD_CACHE_SECONDS)
+    except Exception:  # Redis down: this process's copy still serves
+        logger.warning("could not keep the last known good credential in the cache")
+
+
+def _last_known_good_forget(keys: list[tuple[str, str]]) -> None:
+    try:
+        cache.delete_many([_last_known_good_key(sid, key_hash) for sid, key_hash in keys])
+    except Exception:
+        logger.warning("could not forget a retired credential in the cache")
+
+
+def _last_known_good_tenant(key: tuple[str, str]) -> int | None:
+    known = _last_known_good.get(key)
+    if known is not None:
+        return known[0]
+    try:
+        return cache.get(_last_known_good_key(*key))
+    except Exception:  # Redis down too: nothing to go on
+        return None
 
 
 def nextgen_credential_tenant_cached(*, sid: str, api_key: str) -> int | None:
     """`nextgen_credential_tenant`, remembered for a couple of seconds per process.
 
     A rotated or deactivated pair stops working within CREDENTIAL_CACHE_SECONDS everywhere, and
-    at once in the process that rotated it.
+    at once in the process that rotated it. While the database cannot be reached, a pair it
+    last confirmed keeps working; an unknown pair re-raises the database's error.
     """
     key = (sid, api_key_hash(api_key))
     now = time.monotonic()
     cached = _credential_cache.get(key)
     if cached is not None and cached[1] > now:
         return cached[0]
-    tenant_id = nextgen_credential_tenant(sid=sid, api_key=api_key)
+    try:
+        tenant_id = nextgen_credential_tenant(sid=sid, api_key=api_key)
+    except (OperationalError, InterfaceError):
+        known = _last_known_good_tenant(key) if sid and api_key else None
+        if known is None:
+            raise
+        return known
     if len(_credential_cache) > 10_000:
         _credential_cache.clear()
     _credential_cache[key] = (tenant_id, now + CREDENTIAL_CACHE_SECONDS)
+    _last_known_good_remember(key, tenant_id, now)
     return tenant_id
 
 
