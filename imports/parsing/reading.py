@@ -60,8 +60,10 @@ def detect_encoding(binary: BinaryIO) -> str:
     """Return the file's encoding: 'utf-8-sig' or 'utf-16' for a BOM, 'utf-16-le' or 'utf-16-be'
     when its start looks like UTF-16 without one, else 'utf-8' if every byte decodes, else 'cp1252'.
 
-    Excel on Windows saves "CSV" as cp1252 without a BOM; any byte sequence that is not UTF-8 is
-    taken to be that. Raise CsvRejected for binary data. The stream is left at its start.
+    Excel on Windows saves "CSV" as cp1252 without a BOM; a file that is not UTF-8 is taken to
+    be that, unless it held UTF-8 text (beyond ASCII) before its first undecodable bytes: then it
+    is UTF-8 with bad bytes, which the reader refuses with their line, rather than UTF-8 read as
+    Windows-1252. Raise CsvRejected for binary data. The stream is left at its start.
     """
     binary.seek(0)
     sample = binary.read(SAMPLE_BYTES)
@@ -76,12 +78,18 @@ def detect_encoding(binary: BinaryIO) -> str:
     if controls > max(BINARY_CONTROL_BYTES, BINARY_SHARE * len(sample)):
         raise CsvRejected("This is not a CSV file: it holds binary data.")
     decoder = codecs.getincrementaldecoder("utf-8")()
+    read_utf8 = False  # UTF-8 text beyond ASCII, decoded so far
     try:
         while chunk := binary.read(CHUNK_BYTES):
-            decoder.decode(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                read_utf8 = read_utf8 or not chunk[: max(error.start, 0)].isascii()
+                return "utf-8" if read_utf8 else "cp1252"
+            read_utf8 = read_utf8 or not chunk.isascii()
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
+    except UnicodeDecodeError:  # the file ends mid-character
+        return "utf-8" if read_utf8 else "cp1252"
     finally:
         binary.seek(0)
     return "utf-8"

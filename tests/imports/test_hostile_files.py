@@ -270,6 +270,12 @@ REFUSED_CASES = {
         + b"2104611181,bad \xff\xfe here\n",
         "Line 100000: this line holds bytes that are not UTF-8 text.",
     ),
+    "invalid bytes deep in a utf-8 file without bom": (
+        "Phone,Notes\n2104611180,José\n".encode()
+        + b"".join(b"2104611180,row %d\n" % n for n in range(3, 100_000))
+        + b"2104611181,bad \xff here\n",
+        "Line 100000: this line holds bytes that are not UTF-8 text.",
+    ),
     "invalid bytes deep in a utf-16 file": (
         "Phone,Notes\n".encode("utf-16")
         + "".join(f"2104611180,row {n}\n" for n in range(2, 50_000)).encode("utf-16-le")
