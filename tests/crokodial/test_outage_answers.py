@@ -11,10 +11,10 @@ from django.db import OperationalError
 from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from crokodial.api import server_error
 from crokodial.outages import (
     ServiceUnavailableMiddleware,
     refuse_sockets_during_outages,
-    server_error,
 )
 
 middleware = ServiceUnavailableMiddleware(lambda request: None)
