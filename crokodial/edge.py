@@ -33,6 +33,8 @@ from django.db import connection
 from django.http import parse_cookie
 from rest_framework.authtoken.models import Token
 
+from crokodial.outages import MESSAGES as OUTAGE_MESSAGES
+from crokodial.outages import RETRY_AFTER_SECONDS, unavailable_service
 from imports.services import UploadTooLarge
 from imports.upload import MULTIPART_ENVELOPE_BYTES
 from webhooks.asgi import WEBHOOK_PATH
@@ -149,7 +151,18 @@ async def _refusal_before_body(route: Route, headers: Headers) -> Answer | None:
     session_key = _session_key(headers)
     if not authorization and not session_key:
         return route.refusal(headers, HTTPStatus.UNAUTHORIZED, NO_CREDENTIALS)
-    if route.checks_credentials and not await credentials_are_valid(authorization, session_key):
+    if not route.checks_credentials:
+        return None
+    try:
+        valid = await credentials_are_valid(authorization, session_key)
+    except Exception as error:
+        service = unavailable_service(error)
+        if service is None:
+            raise
+        # The credentials cannot be checked while their store is down (docs/failures.md).
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return HTTPStatus.SERVICE_UNAVAILABLE, {"error": OUTAGE_MESSAGES[service]}, retry
+    if not valid:
         return route.refusal(headers, HTTPStatus.UNAUTHORIZED, BAD_CREDENTIALS)
     return None
 
