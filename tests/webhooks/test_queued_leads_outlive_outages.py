@@ -129,8 +129,10 @@ def test_each_message_handed_to_two_workers_three_times_stores_one_lead(agent):
 
     with celery_worker(env, concurrency=16), celery_worker(env, concurrency=16):
         assert _wait_for(lambda: stored.count() >= total, TIMEOUT), stored.count()
-        queue = celery_app.connection_for_write().default_channel.client
-        assert _wait_for(lambda: queue.llen("celery") == 0, TIMEOUT)
+        with celery_app.connection_for_write() as broker:
+            channel = broker.default_channel
+            waiting = lambda: channel.queue_declare("celery", passive=True).message_count  # noqa: E731
+            assert _wait_for(lambda: waiting() == 0, TIMEOUT)
 
     assert stored.count() == total
     assert stored.values("nextgen_id").distinct().count() == total
