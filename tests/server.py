@@ -149,6 +149,8 @@ def shared_database_env(**extra: str) -> dict[str, str]:
     env = {"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": "live-test-secret"}
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
+    if os.environ.get("CELERY_BROKER_URL"):  # the suite run against another broker (amqp://)
+        env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
     return {**env, **extra}
 
 

@@ -113,6 +113,14 @@ def test_queued_leads_wait_out_a_database_outage_and_a_dead_letter_waits_for_the
         assert not re.search(r"nextgen_lead_persist\[[^]]+\] raised", worker_log)
 
 
+def _queued() -> int:
+    with celery_app.connection_for_write() as broker:
+        try:
+            return broker.default_channel.queue_declare("celery", passive=True).message_count
+        except broker.channel_errors:  # Redis: an empty queue does not exist
+            return 0
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -129,8 +137,7 @@ def test_each_message_handed_to_two_workers_three_times_stores_one_lead(agent):
 
     with celery_worker(env, concurrency=16), celery_worker(env, concurrency=16):
         assert _wait_for(lambda: stored.count() >= total, TIMEOUT), stored.count()
-        queue = celery_app.connection_for_write().default_channel.client
-        assert _wait_for(lambda: queue.llen("celery") == 0, TIMEOUT)
+        assert _wait_for(lambda: _queued() == 0, TIMEOUT)
 
     assert stored.count() == total
     assert stored.values("nextgen_id").distinct().count() == total
