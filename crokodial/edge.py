@@ -86,9 +86,12 @@ class Route:
         return self.refusal(headers, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message)
 
 
+WEBHOOK_ROUTE = Route("webhook", WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
+
+
 def route_for(path: str) -> Route:
     if WEBHOOK_PATH.fullmatch(path):
-        return Route("webhook", WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
+        return WEBHOOK_ROUTE
     if UPLOAD_PATH.fullmatch(path):
         limit = settings.IMPORT_MAX_BYTES + MULTIPART_ENVELOPE_BYTES
         return Route("upload", limit, needs_credentials=True, checks_credentials=True)
@@ -141,12 +144,12 @@ async def _send_answer(send: Callable, answer: Answer) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _refusal_before_body(route: Route, headers: Headers) -> Answer | None:
+def _declared_too_large(route: Route, headers: Headers) -> bool:
     declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > route.max_body_bytes:
-        return route.too_large(headers)
-    if not route.needs_credentials:
-        return None
+    return declared is not None and declared.isdigit() and int(declared) > route.max_body_bytes
+
+
+async def _credentials_refusal(route: Route, headers: Headers) -> Answer | None:
     authorization = headers.get(b"authorization", b"").decode("latin-1")
     session_key = _session_key(headers)
     if not authorization and not session_key:
@@ -175,9 +178,12 @@ def with_edge_limits(app: ASGIApp) -> ASGIApp:
             return await app(scope, receive, send)
         route = route_for(scope["path"])
         headers = dict(scope["headers"])
-        refusal = await _refusal_before_body(route, headers)
-        if refusal is not None:
-            return await _send_answer(send, refusal)
+        if _declared_too_large(route, headers):
+            return await _send_answer(send, route.too_large(headers))
+        if route.needs_credentials:
+            refusal = await _credentials_refusal(route, headers)
+            if refusal is not None:
+                return await _send_answer(send, refusal)
 
         loop = asyncio.get_running_loop()
         idle_seconds = settings.REQUEST_BODY_IDLE_SECONDS
@@ -185,19 +191,34 @@ def with_edge_limits(app: ASGIApp) -> ASGIApp:
         received = 0
         body_done = False
         refused: Answer | None = None
+        timed_out = False
+
+        def time_out(task: asyncio.Task) -> None:
+            nonlocal timed_out
+            timed_out = True
+            task.cancel()
 
         async def receive_within_limits() -> dict:
             nonlocal received, body_done, refused
             if body_done:
                 return await receive()
+            # A plain timer rather than asyncio.timeout: this runs on every request, and the
+            # context manager costs several times more.
+            timer = loop.call_at(
+                min(loop.time() + idle_seconds, deadline), time_out, asyncio.current_task()
+            )
             try:
-                async with asyncio.timeout(min(idle_seconds, deadline - loop.time())):
-                    message = await receive()
-            except TimeoutError:
+                message = await receive()
+            except asyncio.CancelledError:
+                if not timed_out:
+                    raise
+                asyncio.current_task().uncancel()
                 refused = route.refusal(
                     headers, HTTPStatus.REQUEST_TIMEOUT, "The request body arrived too slowly."
                 )
                 return {"type": "http.disconnect"}
+            finally:
+                timer.cancel()
             if message["type"] != "http.request":
                 return message
             received += len(message.get("body", b""))
