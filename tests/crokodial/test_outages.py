@@ -436,10 +436,12 @@ def test_a_server_started_during_the_outage_accepts_the_current_key_and_not_a_ro
         with live_server({**env, "USE_FAST_PATH": "1"}) as started_during_outage:
             # It has never reached the database: the cache's copy vouches for the new pair only.
             assert _deliver(started_during_outage, new, "OUT-lkg-3", 3) == HTTPStatus.ACCEPTED
-            refused = _deliver(started_during_outage, old, "OUT-lkg-y", 10)
-            assert refused == HTTPStatus.SERVICE_UNAVAILABLE
+            # Refused: 503 (cannot be checked), or 401 while a process still remembers the
+            # database's refusal from the last couple of seconds.
+            refusals = {HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.UNAUTHORIZED}
+            assert _deliver(started_during_outage, old, "OUT-lkg-y", 10) in refusals
             assert _deliver(fast_url, new, "OUT-lkg-4", 4) == HTTPStatus.ACCEPTED
-            assert _deliver(fast_url, old, "OUT-lkg-z", 11) == HTTPStatus.SERVICE_UNAVAILABLE
+            assert _deliver(fast_url, old, "OUT-lkg-z", 11) in refusals
         database.start()
 
         _wait_for(lambda: set(_stored(database, "lkg")) == expected)
