@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
 from webhooks.dead_letters import dead_letter_redrive
 from webhooks.models import NextGenCredential, QueuedLeadDeadLetter
+from webhooks.services import nextgen_credentials_forget
 
 
 @admin.register(NextGenCredential)
@@ -23,6 +25,14 @@ class NextGenCredentialAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not obj.is_active:
+            # Its outage copy goes too, or the fast path would accept it while the database is
+            # down (docs/failures.md).
+            pair = [(obj.sid, obj.key_hash)]
+            transaction.on_commit(lambda: nextgen_credentials_forget(pairs=pair))
 
 
 @admin.register(QueuedLeadDeadLetter)

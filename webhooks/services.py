@@ -50,8 +50,7 @@ def nextgen_credential_issue(
             retired = list(active.values_list("sid", "key_hash"))
             active.update(is_active=False, rotated_at=timezone.now())
             _credential_cache.clear()
-            _last_known_good.clear()
-            transaction.on_commit(lambda: _last_known_good_forget(retired))
+            transaction.on_commit(lambda: nextgen_credentials_forget(pairs=retired))
         api_key = api_key or secrets.token_urlsafe(32)
         credential = NextGenCredential.objects.create(
             tenant=tenant,
@@ -136,10 +135,12 @@ def _announce(delivery: NextGenDelivery) -> None:
 
 CREDENTIAL_CACHE_SECONDS = 2.0
 _credential_cache: dict[tuple[str, str], tuple[int | None, float]] = {}
-# The last answer the database gave for each pair that was valid, kept while the database is
-# down so the fast path goes on queueing (docs/failures.md). In this process, and in the cache
-# (Redis when configured) for a process that starts during an outage: there only under a
-# digest of the sid and the key's hash, never the key.
+# The last answer the database gave for each pair that was valid, kept in the cache (Redis) so
+# the fast path goes on queueing while the database is down, in every process, including one
+# started during the outage (docs/failures.md). Stored under a digest of the sid and the key's
+# hash, never the key. Retiring a pair deletes its copy (rotation, the admin, or the database
+# refusing it), so a retired pair stops during an outage too. The dict only remembers when this
+# process last wrote each copy, to write it once a minute rather than on every delivery.
 _last_known_good: dict[tuple[str, str], tuple[int, float]] = {}
 LAST_KNOWN_GOOD_REFRESH_SECONDS = 60.0
 LAST_KNOWN_GOOD_CACHE_SECONDS = 30 * 24 * 3600
@@ -150,34 +151,38 @@ def _last_known_good_key(sid: str, key_hash: str) -> str:
 
 
 def _last_known_good_remember(key: tuple[str, str], tenant_id: int | None, now: float) -> None:
-    known = _last_known_good.get(key)
     if tenant_id is None:
-        # A pair deactivated by any means stops at once in every process's fallback too.
+        # Unknown, or retired by any means: no copy may vouch for it during an outage.
         _last_known_good.pop(key, None)
-        _last_known_good_forget([key])
+        try:
+            cache.delete(_last_known_good_key(*key))
+        except Exception:
+            logger.warning("could not forget a refused credential in the cache")
         return
-    if known is not None and known[0] == tenant_id and known[1] > now:
+    written = _last_known_good.get(key)
+    if written is not None and written[0] == tenant_id and written[1] > now:
         return
     if len(_last_known_good) > 10_000:
         _last_known_good.clear()
     _last_known_good[key] = (tenant_id, now + LAST_KNOWN_GOOD_REFRESH_SECONDS)
     try:
         cache.set(_last_known_good_key(*key), tenant_id, LAST_KNOWN_GOOD_CACHE_SECONDS)
-    except Exception:  # Redis down: this process's copy still serves
+    except Exception:  # Redis down: the fast path cannot queue anyway
         logger.warning("could not keep the last known good credential in the cache")
 
 
-def _last_known_good_forget(keys: list[tuple[str, str]]) -> None:
+def nextgen_credentials_forget(*, pairs: list[tuple[str, str]]) -> None:
+    """Delete the outage copies of these (sid, key hash) pairs: they no longer authenticate."""
+    for pair in pairs:
+        _credential_cache.pop(pair, None)
+        _last_known_good.pop(pair, None)
     try:
-        cache.delete_many([_last_known_good_key(sid, key_hash) for sid, key_hash in keys])
+        cache.delete_many([_last_known_good_key(sid, key_hash) for sid, key_hash in pairs])
     except Exception:
         logger.warning("could not forget a retired credential in the cache")
 
 
 def _last_known_good_tenant(key: tuple[str, str]) -> int | None:
-    known = _last_known_good.get(key)
-    if known is not None:
-        return known[0]
     try:
         return cache.get(_last_known_good_key(*key))
     except Exception:  # Redis down too: nothing to go on

@@ -84,3 +84,19 @@ async def test_a_socket_handshake_is_refused_with_503_where_the_server_allows():
 @pytest.mark.asyncio
 async def test_a_socket_handshake_is_closed_try_again_later_elsewhere():
     assert await _handshake({}) == [{"type": "websocket.close", "code": 1013}]
+
+
+@pytest.mark.django_db
+def test_sign_up_answers_503_when_its_throttle_cannot_be_read(client, settings):
+    # Nothing listens on port 1: the cache (Redis) refuses at once.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    answer = client.get("/accounts/signup/")
+
+    assert answer.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert answer["Retry-After"] == "5"

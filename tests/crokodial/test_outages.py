@@ -238,7 +238,11 @@ def report(title: str, answers: list[Answer]) -> None:
     print(f"\n{title}: door, answers, statuses, p95 s, max s")
     for door, door_answers in sorted(by_door.items()):
         seconds = sorted(answer.seconds for answer in door_answers)
-        p95 = statistics.quantiles(seconds, n=20)[-1] if len(seconds) > 1 else seconds[0]
+        p95 = (
+            statistics.quantiles(seconds, n=20, method="inclusive")[-1]
+            if len(seconds) > 1
+            else seconds[0]
+        )
         statuses = dict(sorted(defaultdict(int, _counts(door_answers)).items()))
         print(f"  {door:16} {len(door_answers):4} {statuses} {p95:.3f} {seconds[-1]:.3f}")
 
@@ -285,6 +289,8 @@ def stack(scenario: str, *, redis_appendonly: bool = False) -> Iterator[tuple]:
             "REDIS_URL": redis.url,
             "DJANGO_SECRET_KEY": "outage-test-secret",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Tasks a worker held when Redis died come back this soon after it returns.
+            "CELERY_VISIBILITY_TIMEOUT": "10",
         }
         seed = json.loads(manage(["shell", "-c", SEED], **env).stdout.splitlines()[-1])
         default_url = stack.enter_context(live_server({**env, "USE_FAST_PATH": "0"}))
@@ -328,7 +334,12 @@ def _assert_recovered(state: Traffic) -> None:
 def _assert_stored_once(database: PrivatePostgres, scenario: str, state: Traffic) -> None:
     acknowledged = state.acknowledged()
     assert acknowledged
-    _wait_for(lambda: acknowledged <= set(_stored(database, scenario)))
+    try:
+        _wait_for(lambda: acknowledged <= set(_stored(database, scenario)))
+    finally:
+        missing = acknowledged - set(_stored(database, scenario))
+        print("acknowledged, not stored:", sorted(missing))
+        print([a for a in state.answers if a.lead in missing])
     stored = _stored(database, scenario)
     assert {lead: stored[lead] for lead in acknowledged} == dict.fromkeys(acknowledged, 1)
 
@@ -425,10 +436,12 @@ def test_a_server_started_during_the_outage_accepts_the_current_key_and_not_a_ro
         with live_server({**env, "USE_FAST_PATH": "1"}) as started_during_outage:
             # It has never reached the database: the cache's copy vouches for the new pair only.
             assert _deliver(started_during_outage, new, "OUT-lkg-3", 3) == HTTPStatus.ACCEPTED
-            refused = _deliver(started_during_outage, old, "OUT-lkg-y", 10)
-            assert refused == HTTPStatus.SERVICE_UNAVAILABLE
+            # Refused: 503 (cannot be checked), or 401 while a process still remembers the
+            # database's refusal from the last couple of seconds.
+            refusals = {HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.UNAUTHORIZED}
+            assert _deliver(started_during_outage, old, "OUT-lkg-y", 10) in refusals
             assert _deliver(fast_url, new, "OUT-lkg-4", 4) == HTTPStatus.ACCEPTED
-            assert _deliver(fast_url, old, "OUT-lkg-z", 11) == HTTPStatus.SERVICE_UNAVAILABLE
+            assert _deliver(fast_url, old, "OUT-lkg-z", 11) in refusals
         database.start()
 
         _wait_for(lambda: set(_stored(database, "lkg")) == expected)
