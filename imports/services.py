@@ -132,19 +132,21 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
 
 
 def _enqueue(job: ImportJob) -> None:
+    """Queue the job's run; if the broker refuses, undo the upload and let the error answer 503.
+
+    Nothing is kept of an import that could not be queued: the agent is told to retry
+    (crokodial.outages turns the broker's error into 503 + Retry-After), not handed a job that
+    failed for a reason that was never theirs.
+    """
     from imports.tasks import import_run_task  # the task module imports this one
 
     try:
         import_run_task.delay(job.pk)
     except Exception:
-        logger.exception("import %s could not be queued", job.pk)
+        logger.exception("import %s could not be queued; the upload is undone", job.pk)
         _delete_upload(job)
-        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
-            status=ImportStatus.FAILED,
-            failure="The import could not be queued; please upload the file again.",
-            storage_name="",
-            finished_at=timezone.now(),
-        )
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).delete()
+        raise
 
 
 class ImportProgress:

@@ -8,7 +8,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from imports.models import ImportJob
-from tests.server import live_server
+from tests.faults import private_redis
+from tests.server import live_server, shared_database_env
 
 LIMIT = 50 * 1024 * 1024
 BOUNDARY = "crokodial-test-boundary"
@@ -66,3 +67,26 @@ def test_upload_over_50_mb_is_refused_with_413(agent, tmp_path):
     assert response.json() == {"error": "The file is over the 50 MB import limit."}
     assert not ImportJob.objects.exists()
     assert not list(tmp_path.rglob("*.csv"))
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_upload_while_the_queue_is_down_answers_503_and_keeps_nothing(agent, tmp_path):
+    token = Token.objects.create(user=agent)
+    with private_redis() as redis_server:
+        env = shared_database_env(REDIS_URL=redis_server.url, MEDIA_ROOT=str(tmp_path))
+        with live_server(env) as base_url:
+            redis_server.kill()
+            response = httpx.post(
+                f"{base_url}/api/csv-upload",
+                files={"file": ("leads.csv", b"Phone\n2104611180\n", "text/csv")},
+                headers={"Authorization": f"Token {token.key}"},
+                timeout=30,
+            )
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE, response.text
+    assert response.headers["Retry-After"]
+    assert "error" in response.json()
+    assert not ImportJob.objects.exists()
+    assert not any(path.is_file() for path in tmp_path.rglob("*"))
