@@ -198,7 +198,7 @@ _redis_url = _checked_url("REDIS_URL", REDIS_SCHEMES)
 REDIS_URL = _redis_url.geturl() if _redis_url else ""
 
 # Pub/sub costs one PUBLISH per event where the list-based layer costs four round trips and
-# drops messages past its channel capacity (measured: README, "Real-time intake").
+# drops messages past its channel capacity (measured: docs/benchmarks.md, "Real-time intake").
 CHANNEL_LAYER_BACKENDS = {
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     "lists": "channels_redis.core.RedisChannelLayer",

@@ -326,7 +326,7 @@ def waiting_view(request: HttpRequest) -> JsonResponse:
 
 
 def client_address(request: HttpRequest) -> str:
-    # The address Django sees; behind a proxy, configure it to pass the client's (README).
+    # The address Django sees; behind a proxy, pass the client's through (docs/dashboard.md).
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

@@ -4,7 +4,7 @@ NextGen's webhook needs none of the session, CSRF, auth or message middleware, a
 of posts a second each of them costs a thread hop. This ASGI app answers the webhook path itself
 and passes every other request to Django. Its body size and deadlines are enforced in front of
 it, by `crokodial.edge`. The work runs on a small pool of threads that keep
-their database connections (see README, "Real-time intake"), and the answer comes from
+their database connections (docs/webhook.md, "How a delivery travels"), and the answer comes from
 `webhooks.intake.nextgen_webhook_answer`, exactly as through the DRF view.
 """
 
