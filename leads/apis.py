@@ -49,12 +49,11 @@ class CommaListField(serializers.ListField):
 
     def get_value(self, dictionary: Any) -> Any:
         if isinstance(dictionary, QueryDict) and self.field_name in dictionary:
-            return [
-                item.strip()
-                for raw in dictionary.getlist(self.field_name)
-                for item in raw.split(",")
-                if item.strip()
-            ]
+            given = dictionary.getlist(self.field_name)
+            items = [item.strip() for raw in given for item in raw.split(",")]
+            if self.max_length is not None and len(items) > self.max_length:
+                return items  # empty items count too: the length check refuses the list
+            return [item for item in items if item]
         return super().get_value(dictionary)
 
 

@@ -600,3 +600,16 @@ def test_bad_query_is_refused_even_with_a_trailing_slash(agent_client):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "limit" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("parameter", ["states", "dispositions", "sources"])
+@pytest.mark.parametrize("path", ["/api/leads", "/api/leads/export"])
+def test_a_list_parameter_past_its_item_limit_is_refused_empty_items_included(
+    agent_client, path, parameter
+):
+    query = "&".join([f"{parameter}="] * 101)
+
+    response = agent_client.get(f"{path}?{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert parameter in response.json()["fields"]
