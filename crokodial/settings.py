@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -283,6 +284,15 @@ else:
 QUEUED_LEAD_HOLD_SECONDS = max(1.0, CELERY_VISIBILITY_TIMEOUT / 2)
 QUEUED_LEAD_RETRY_MAX_DELAY = min(10.0, QUEUED_LEAD_HOLD_SECONDS / 3)
 CELERY_WORKER_DISABLE_RATE_LIMITS = True
+# Fast-path leads and imports on queues of their own, each with its own worker process
+# (Procfile): a running import never delays a hot lead (crokodial.queues).
+# Declared, so that a worker started without --queues consumes all three, and purge empties them.
+CELERY_TASK_QUEUES = [Queue("leads"), Queue("imports"), Queue("celery")]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.*": {"queue": "leads"},
+    "imports.*": {"queue": "imports"},
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 
