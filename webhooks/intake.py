@@ -219,11 +219,14 @@ def _finish(
     metrics.DELIVERIES.labels(outcome, path).inc()
     metrics.PROCESS_SECONDS.labels(path).observe(process_ms / 1000)
     logger.info(
-        "nextgen_delivery trace_id=%s tenant=%s status=%s outcome=%s process_ms=%s",
-        trace_id,
-        tenant_id,
-        answer.status,
-        outcome,
-        process_ms,
+        "nextgen_delivery",
+        extra={
+            "trace_id": trace_id,
+            "tenant": tenant_id,
+            "status": answer.status,
+            "outcome": outcome,
+            "path": path,
+            "process_ms": process_ms,
+        },
     )
     return answer

@@ -66,3 +66,11 @@ class OpenDeadLettersCollector:
         except DatabaseError:
             return  # the database check of /api/health tells that story
         yield GaugeMetricFamily(self.NAME, self.HELP, value=count)
+
+
+# Every series exists from the start, at zero: rates and alerts need no first event to work.
+for _path in ("default", "fast"):
+    PROCESS_SECONDS.labels(_path)
+    BROADCAST_SECONDS.labels(_path)
+    for _outcome in ("created", "updated", "queued", "rejected", "unavailable"):
+        DELIVERIES.labels(_outcome, _path)

@@ -122,6 +122,17 @@ def _announce(delivery: NextGenDelivery) -> None:
         )
     else:
         event["type"] = "lead_updated"
+    if delivery.stub_id:
+        logger.info(
+            "nextgen_lead_stored",
+            extra={
+                "trace_id": delivery.trace_id,
+                "tenant": delivery.tenant_id,
+                "lead_id": result.lead.pk,
+                "is_new": result.is_new,
+                "persisted_ms": delivery.process_ms,
+            },
+        )
     send_to_tenant(delivery.tenant_id, event, on_sent=lambda: _announced(delivery))
 
 
