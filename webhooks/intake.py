@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import QueryDict
 from kombu.exceptions import KombuError
@@ -35,6 +34,7 @@ from webhooks.services import (
     nextgen_lead_receive,
     nextgen_stub_event,
 )
+from webhooks.switch import fast_path_enabled
 from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
@@ -88,7 +88,7 @@ def nextgen_webhook_answer(
     received_at = received_at or time.perf_counter()
     trace_id = trace_id_for(headers)
     tenant_id = None
-    fast = settings.USE_FAST_PATH
+    fast = fast_path_enabled()
     try:
         if any(NUL in value for value in headers.values()):
             raise Rejected(HTTPStatus.BAD_REQUEST, "Header values must not contain NUL bytes.")
@@ -133,7 +133,7 @@ def nextgen_refusal(*, headers: Mapping[str, str], status: int, error: str) -> W
     """Answer a call refused before its body was read (crokodial.edge: size, slowness)."""
     trace_id = trace_id_for(headers)
     answer = _refused(Rejected(status, error), trace_id)
-    return _finish(answer, trace_id, None, "rejected", 0.0, fast=settings.USE_FAST_PATH)
+    return _finish(answer, trace_id, None, "rejected", 0.0, fast=fast_path_enabled())
 
 
 def _refused(rejection: Rejected, trace_id: str) -> WebhookAnswer:
