@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test chromium lint format bench clean
+.PHONY: run test chromium promtool lint format bench clean
 
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,7 @@ run: $(INSTALLED)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: export DJANGO_SECRET_KEY ?= insecure-key-for-the-test-suite-only
-test: $(INSTALLED) chromium
+test: $(INSTALLED) chromium promtool
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium (Playwright's own download is not used).
@@ -30,6 +30,13 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests" \
 	    "(they are skipped without it, and fail in CI)."; fi; }
+
+# The alert rules (deploy/prometheus/alerts.yml) are checked by Debian's promtool.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends prometheus; \
+	  else echo "promtool is missing: run 'sudo apt-get install -y prometheus' for the alert rules test" \
+	    "(it is skipped without it, and fails in CI)."; fi; }
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
-from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -19,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crokodial.metrics import metrics_registry
 from crokodial.outages import RETRY_AFTER_SECONDS
 from leads.apis import ERROR_SCHEMA
 from leads.bounds import MAX_PASSWORD_LENGTH
@@ -129,4 +129,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     # Negotiate like prometheus_client's own exporter: the classic text format (0.0.4) that every
     # scraper reads, unless the scraper asks for OpenMetrics or text 1.0.0.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return HttpResponse(encode(REGISTRY), content_type=content_type)
+    return HttpResponse(encode(metrics_registry()), content_type=content_type)

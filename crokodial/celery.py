@@ -3,7 +3,18 @@ import os
 import threading
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutting_down
+from celery.signals import (
+    before_task_publish,
+    task_failure,
+    task_retry,
+    task_revoked,
+    task_success,
+    worker_ready,
+    worker_shutting_down,
+)
+from prometheus_client import Counter
+
+from crokodial.queues import message_stamp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crokodial.settings")
 
@@ -13,6 +24,39 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
 _stopping = threading.Event()
+
+TASKS = Counter(
+    "crokodial_tasks_total",
+    "Celery tasks run by the worker, by task name and outcome (succeeded, failed, retried, "
+    "revoked). A fast-path lead republished while the database is away counts as retried.",
+    ["task", "outcome"],
+)
+
+
+@before_task_publish.connect
+def _stamp_message(headers: dict | None = None, **kwargs) -> None:
+    if headers is not None:
+        message_stamp(headers)
+
+
+@task_success.connect
+def _count_success(sender=None, **kwargs) -> None:
+    TASKS.labels(getattr(sender, "name", "unknown"), "succeeded").inc()
+
+
+@task_failure.connect
+def _count_failure(sender=None, **kwargs) -> None:
+    TASKS.labels(getattr(sender, "name", "unknown"), "failed").inc()
+
+
+@task_retry.connect
+def _count_retry(sender=None, **kwargs) -> None:
+    TASKS.labels(getattr(sender, "name", "unknown"), "retried").inc()
+
+
+@task_revoked.connect
+def _count_revoked(sender=None, **kwargs) -> None:
+    TASKS.labels(getattr(sender, "name", "unknown"), "revoked").inc()
 
 
 def _watch_import_leases() -> None:

@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -283,6 +284,17 @@ else:
 QUEUED_LEAD_HOLD_SECONDS = max(1.0, CELERY_VISIBILITY_TIMEOUT / 2)
 QUEUED_LEAD_RETRY_MAX_DELAY = min(10.0, QUEUED_LEAD_HOLD_SECONDS / 3)
 CELERY_WORKER_DISABLE_RATE_LIMITS = True
+# The worker logs through LOGGING (JSON lines), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Fast-path leads and imports on queues of their own, each with its own worker process
+# (Procfile): a running import never delays a hot lead (crokodial.queues).
+# Declared, so that a worker started without --queues consumes all three, and purge empties them.
+CELERY_TASK_QUEUES = [Queue("leads"), Queue("imports"), Queue("celery")]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.*": {"queue": "leads"},
+    "imports.*": {"queue": "imports"},
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 
@@ -446,8 +458,9 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One JSON object a line (crokodial.logs), from web and worker alike.
+    "formatters": {"json": {"()": "crokodial.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

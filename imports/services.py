@@ -45,6 +45,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from rest_framework.exceptions import APIException, ValidationError
 
+from imports import metrics
 from imports.models import ImportJob, ImportRowError, ImportStatus
 from imports.parsing import (
     ConvertedBatch,
@@ -232,6 +233,10 @@ def import_run(
         job.refresh_from_db()
         return job
     job = claimed
+    logger.info(
+        "import_started",
+        extra={"import_id": job.pk, "tenant": job.tenant_id, "attempt": job.attempts},
+    )
     progress = ImportProgress(job, clock=clock)
     failure = None
     if job.attempts > settings.IMPORT_MAX_ATTEMPTS:
@@ -291,10 +296,30 @@ def _import_finish(
         )
     if not finished:
         return  # another run took the job meanwhile and will finish it
+    _import_count(job)
     _delete_upload(job)  # only now: the job says done (or failed) for good
     job.storage_name = ""
     job.lease_owner, job.lease_expires_at = "", None
     progress.finish()
+
+
+def _import_count(job: ImportJob) -> None:
+    seconds = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0.0
+    metrics.IMPORTS.labels(job.status).inc()
+    for outcome in ("imported", "updated", "skipped", "failed"):
+        metrics.ROWS.labels(outcome).inc(getattr(job, outcome))
+    metrics.IMPORT_SECONDS.observe(seconds)
+    logger.info(
+        "import_finished",
+        extra={
+            "import_id": job.pk,
+            "tenant": job.tenant_id,
+            "status": job.status,
+            "seconds": round(seconds, 3),
+            "attempts": job.attempts,
+            **{name: getattr(job, name) for name in STATS_FIELDS},
+        },
+    )
 
 
 def _lease_release(job: ImportJob, owner: str) -> None:

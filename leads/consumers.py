@@ -2,6 +2,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from leads import metrics
 from leads.bounds import json_loads_bounded
 from leads.events import (
     EVENT_MESSAGE_TYPE,
@@ -20,6 +21,7 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
     """
 
     group_names: tuple[str, ...] = ()
+    counted = False  # in crokodial_sockets_open
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -37,6 +39,8 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
         for group_name in self.group_names:
             await self.channel_layer.group_add(group_name, self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.SOCKETS_OPEN.inc()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] == EVENT_MESSAGE_TYPE:
@@ -47,6 +51,9 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.SOCKETS_OPEN.dec()
         for group_name in self.group_names:
             await self.channel_layer.group_discard(group_name, self.channel_name)
 

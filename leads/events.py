@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from leads import metrics
 from leads.bounds import int_fits_64_bits
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,13 @@ def sendable(value: Any) -> Any:
 
 
 async def send_to_tenant_async(tenant_id: int, payload: dict[str, Any]) -> None:
-    await get_channel_layer().group_send(tenant_group_name(tenant_id), tenant_message(payload))
+    event_type = str(payload.get("type", ""))
+    try:
+        await get_channel_layer().group_send(tenant_group_name(tenant_id), tenant_message(payload))
+    except BaseException:
+        metrics.EVENTS_FAILED.labels(event_type).inc()
+        raise
+    metrics.EVENTS_SENT.labels(event_type).inc()
 
 
 SEND_TIMEOUT_SECONDS = 5

@@ -82,6 +82,16 @@ def eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def fast_path_switch_unflipped():
+    """USE_FAST_PATH decides until a test flips the switch (webhooks.switch)."""
+    from webhooks.switch import fast_path_forget
+
+    fast_path_forget()
+    yield
+    fast_path_forget()
+
+
+@pytest.fixture(autouse=True)
 def axes_off(settings):
     """django-axes refuses authenticate() without a request, as Client.login() calls it; tests of
     the lockout and of the login form under axes ask for `axes_on`."""

@@ -4,7 +4,9 @@ In-process test clients share the test's database connection and settings; a sub
 what an operator would see with a given environment (for example a database that is down).
 """
 
+import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -49,15 +51,38 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _procfile_web(port: int, workers: int) -> list[str]:
-    """The Procfile's `web:` command (uvicorn), on `port` with `workers` processes."""
-    line = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    command = line.removeprefix("web:").split()
-    assert command[0] == "uvicorn", command
+def _procfile_line(name: str) -> str:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return next(line for line in lines if line.startswith(f"{name}:")).removeprefix(f"{name}:")
+
+
+def _shell_default(word: str, env: dict[str, str]) -> str:
+    """Expand `${NAME:-default}` the way the Procfile's shell would, from `env`."""
+    match = re.fullmatch(r"\$\{([A-Z_]+):-([^}]*)\}", word)
+    return (env.get(match[1]) or match[2]) if match else word
+
+
+def _procfile_web(port: int, workers: int, env: dict[str, str]) -> tuple[list[str], dict]:
+    """The Procfile's `web:` command (uvicorn), on `port` with `workers` processes, and the
+    variables the line sets."""
+    words = _procfile_line("web").split()
+    assignments = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        assignments[name] = _shell_default(value, env)
+    assert words[0] == "uvicorn", words
     expanded = {"${HOST:-0.0.0.0}": HOST, "$PORT": str(port), "${WEB_CONCURRENCY:-2}": str(workers)}
-    return [sys.executable, "-m", *(expanded.get(word, word) for word in command)]
+    return [sys.executable, "-m", *(expanded.get(word, word) for word in words)], assignments
+
+
+def procfile_worker_queues(name: str = "worker") -> str:
+    """The queues a Procfile worker line consumes (`--queues`)."""
+    words = _procfile_line(name).split()
+    return words[words.index("--queues") + 1]
+
+
+# Every queue (crokodial.queues): one test worker does the work of the Procfile's two.
+ALL_QUEUES = "leads,imports,celery"
 
 
 @contextmanager
@@ -79,21 +104,25 @@ def live_server(
     exactly the configuration the test gives it. The process is always stopped on exit.
     """
     port = free_port()
-    command = (
-        _procfile_web(port, workers)
-        if procfile
-        else [sys.executable, "-m", "uvicorn", APPLICATION, "--host", HOST, "--port", str(port),
-              *UVICORN_OPTIONS]
-    )  # fmt: skip
+    metrics_dir = tempfile.TemporaryDirectory(prefix="crokodial-metrics-")
+    if procfile:
+        # Never the Procfile's machine-wide default: each test stack scrapes only itself.
+        env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir.name, **env}
+        command, assignments = _procfile_web(port, workers, env)
+    else:
+        command = [sys.executable, "-m", "uvicorn", APPLICATION, "--host", HOST,
+                   "--port", str(port), *UVICORN_OPTIONS]  # fmt: skip
+        assignments = {}
     process_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(ROOT)),
         "DJANGO_SETTINGS_MODULE": "crokodial.settings",
         **PLAIN_HTTP,
         **env,
+        **assignments,
     }
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
-    with tempfile.TemporaryFile(mode="w+") as log:
+    with metrics_dir, tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -155,15 +184,21 @@ def shared_database_env(**extra: str) -> dict[str, str]:
 
 
 WORKER_START_TIMEOUT = 30
+_worker_numbers = itertools.count()
 
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], *, concurrency: int = 2, wait_ready: bool = False
+    env: dict[str, str],
+    *,
+    concurrency: int = 2,
+    wait_ready: bool = False,
+    queues: str = ALL_QUEUES,
 ) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it.
 
-    With `wait_ready`, return only once the worker says it is ready to take tasks. The
+    It consumes `queues` (every queue by default: the Procfile's `worker:` and `importer:` in
+    one). With `wait_ready`, return only once the worker says it is ready to take tasks. The
     process's `log_path` attribute names the file its output goes to.
     """
     process_env = {
@@ -181,6 +216,10 @@ def celery_worker(
         "worker",
         "--concurrency",
         str(concurrency),
+        "--queues",
+        queues,
+        "--hostname",
+        f"test-{os.getpid()}-{next(_worker_numbers)}@%h",
         "--loglevel",
         "INFO",
         "--without-heartbeat",

@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from webhooks.dead_letters import dead_letter_redrive
-from webhooks.models import NextGenCredential, QueuedLeadDeadLetter
+from webhooks.models import FastPathChange, NextGenCredential, QueuedLeadDeadLetter
 from webhooks.services import nextgen_credentials_forget
+from webhooks.switch import fast_path_enabled, fast_path_set
 
 
 @admin.register(NextGenCredential)
@@ -69,3 +70,32 @@ class QueuedLeadDeadLetterAdmin(admin.ModelAdmin):
             + (f"; {skipped} skipped (already re-driven)." if skipped else "."),
             messages.SUCCESS,
         )
+
+
+@admin.register(FastPathChange)
+class FastPathChangeAdmin(admin.ModelAdmin):
+    """The fast-path switch: add a change to flip it for every web process within seconds.
+
+    The list is its history (who, when); a change is never edited or deleted.
+    """
+
+    list_display = ["changed_at", "enabled", "changed_by"]
+    fields = ["enabled"]
+
+    def changelist_view(self, request, extra_context=None):
+        state = "on" if fast_path_enabled() else "off"
+        extra_context = {**(extra_context or {}), "title": f"Webhook fast path: {state} now"}
+        return super().changelist_view(request, extra_context)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = fast_path_set(
+            enabled=obj.enabled, changed_by=f"admin: {request.user.get_username()}"
+        )
+        obj.pk, obj.changed_by, obj.changed_at = saved.pk, saved.changed_by, saved.changed_at
+        messages.info(request, f"Fast path turned {'on' if obj.enabled else 'off'}.")

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import QueryDict
 from kombu.exceptions import KombuError
@@ -35,6 +34,7 @@ from webhooks.services import (
     nextgen_lead_receive,
     nextgen_stub_event,
 )
+from webhooks.switch import fast_path_enabled
 from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
@@ -88,14 +88,11 @@ def nextgen_webhook_answer(
     received_at = received_at or time.perf_counter()
     trace_id = trace_id_for(headers)
     tenant_id = None
+    fast = fast_path_enabled()
     try:
         if any(NUL in value for value in headers.values()):
             raise Rejected(HTTPStatus.BAD_REQUEST, "Header values must not contain NUL bytes.")
-        authenticate = (
-            nextgen_credential_tenant_cached
-            if settings.USE_FAST_PATH
-            else nextgen_credential_tenant
-        )
+        authenticate = nextgen_credential_tenant_cached if fast else nextgen_credential_tenant
         tenant_id = authenticate(sid=headers.get("sid", ""), api_key=headers.get("apikey", ""))
         if tenant_id is None:
             raise Rejected(HTTPStatus.UNAUTHORIZED, "Missing or invalid sid/apikey headers.")
@@ -107,8 +104,8 @@ def nextgen_webhook_answer(
         except ValidationError as error:
             message = first_message(error.detail)
             raise Rejected(HTTPStatus.BAD_REQUEST, message, error.detail) from None
-        if settings.USE_FAST_PATH:
-            answer, outcome = _queue(tenant_id, payload, fields, trace_id), "queued"
+        if fast:
+            answer, outcome = _queue(tenant_id, payload, fields, trace_id, received_at), "queued"
         else:
             answer = _store(tenant_id, fields, trace_id, received_at)
             outcome = "created" if answer.body["isNew"] else "updated"
@@ -129,14 +126,14 @@ def nextgen_webhook_answer(
         unavailable = rejection.status == HTTPStatus.SERVICE_UNAVAILABLE
         outcome = "unavailable" if unavailable else "rejected"
     process_ms = answer.body.get("processMs") or elapsed_ms(received_at)
-    return _finish(answer, trace_id, tenant_id, outcome, process_ms)
+    return _finish(answer, trace_id, tenant_id, outcome, process_ms, fast=fast)
 
 
 def nextgen_refusal(*, headers: Mapping[str, str], status: int, error: str) -> WebhookAnswer:
     """Answer a call refused before its body was read (crokodial.edge: size, slowness)."""
     trace_id = trace_id_for(headers)
     answer = _refused(Rejected(status, error), trace_id)
-    return _finish(answer, trace_id, None, "rejected", 0.0)
+    return _finish(answer, trace_id, None, "rejected", 0.0, fast=fast_path_enabled())
 
 
 def _refused(rejection: Rejected, trace_id: str) -> WebhookAnswer:
@@ -173,7 +170,9 @@ def _store(
     )
 
 
-def _queue(tenant_id: int, payload: Any, fields: dict[str, Any], trace_id: str) -> WebhookAnswer:
+def _queue(
+    tenant_id: int, payload: Any, fields: dict[str, Any], trace_id: str, received_at: float
+) -> WebhookAnswer:
     """Fast path: hand the lead to the worker, show its stub, answer 202 — or 503 if no queue."""
     stub_id = uuid.uuid4().hex
     body = payload.dict() if isinstance(payload, QueryDict) else payload
@@ -193,25 +192,41 @@ def _queue(tenant_id: int, payload: Any, fields: dict[str, Any], trace_id: str) 
             "The lead queue is unavailable; nothing was stored. Retry shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
-    send_to_tenant(tenant_id, nextgen_stub_event(stub_id=stub_id, fields=fields, trace_id=trace_id))
+    send_to_tenant(
+        tenant_id,
+        nextgen_stub_event(stub_id=stub_id, fields=fields, trace_id=trace_id),
+        on_sent=lambda: metrics.BROADCAST_SECONDS.labels("fast").observe(
+            time.perf_counter() - received_at
+        ),
+    )
     return WebhookAnswer(
         status=HTTPStatus.ACCEPTED, body={"success": True, "queued": True, "traceId": trace_id}
     )
 
 
 def _finish(
-    answer: WebhookAnswer, trace_id: str, tenant_id: int | None, outcome: str, process_ms: float
+    answer: WebhookAnswer,
+    trace_id: str,
+    tenant_id: int | None,
+    outcome: str,
+    process_ms: float,
+    *,
+    fast: bool,
 ) -> WebhookAnswer:
     answer.headers["X-Process-Time"] = str(process_ms)
     answer.headers["X-Request-ID"] = trace_id
-    metrics.DELIVERIES.labels(outcome).inc()
-    metrics.PROCESS_SECONDS.observe(process_ms / 1000)
+    path = "fast" if fast else "default"
+    metrics.DELIVERIES.labels(outcome, path).inc()
+    metrics.PROCESS_SECONDS.labels(path).observe(process_ms / 1000)
     logger.info(
-        "nextgen_delivery trace_id=%s tenant=%s status=%s outcome=%s process_ms=%s",
-        trace_id,
-        tenant_id,
-        answer.status,
-        outcome,
-        process_ms,
+        "nextgen_delivery",
+        extra={
+            "trace_id": trace_id,
+            "tenant": tenant_id,
+            "status": answer.status,
+            "outcome": outcome,
+            "path": path,
+            "process_ms": process_ms,
+        },
     )
     return answer

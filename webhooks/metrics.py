@@ -1,24 +1,44 @@
-"""Prometheus series of the NextGen intake, served at /metrics."""
+"""Prometheus series of the NextGen intake, served at /metrics (docs/operations.md, "Metrics").
 
-from prometheus_client import REGISTRY, Counter, Histogram
+`path` is `default` (stored during the request) or `fast` (queued, stored by the worker).
+Dead letters tell one story in two series: `crokodial_webhook_dead_letters_total` counts each
+time the worker records one (its rate), `crokodial_webhook_dead_letters_open` is how many wait
+for staff now (read from the database when scraped; what the alert watches).
+"""
+
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+PERSISTED_BUCKETS = (*LATENCY_BUCKETS, 10.0, 30.0, 60.0, 300.0)
 
 PROCESS_SECONDS = Histogram(
     "crokodial_webhook_process_seconds",
     "NextGen webhook: request received to response ready.",
+    ["path"],
     buckets=LATENCY_BUCKETS,
 )
 BROADCAST_SECONDS = Histogram(
     "crokodial_webhook_broadcast_seconds",
-    "NextGen webhook: request received to event handed to the channel layer.",
+    "NextGen webhook: request received to its event (the lead, or on the fast path its stub) "
+    "handed to the channel layer.",
+    ["path"],
     buckets=LATENCY_BUCKETS,
+)
+STUB_TO_PERSISTED_SECONDS = Histogram(
+    "crokodial_webhook_stub_to_persisted_seconds",
+    "Fast path: request received (its stub shown) to the stored lead's event handed to the "
+    "channel layer by the worker.",
+    buckets=PERSISTED_BUCKETS,
 )
 DELIVERIES = Counter(
     "crokodial_webhook_deliveries_total",
-    "NextGen webhook calls by outcome.",
-    ["outcome"],
+    "NextGen webhook calls by outcome (created, updated, queued, rejected, unavailable) and path.",
+    ["outcome", "path"],
+)
+PERSISTED = Counter(
+    "crokodial_webhook_persisted_total",
+    "Fast path: queued leads the worker stored (new or merged).",
 )
 DEAD_LETTERS = Counter(
     "crokodial_webhook_dead_letters_total",
@@ -48,4 +68,9 @@ class OpenDeadLettersCollector:
         yield GaugeMetricFamily(self.NAME, self.HELP, value=count)
 
 
-REGISTRY.register(OpenDeadLettersCollector())
+# Every series exists from the start, at zero: rates and alerts need no first event to work.
+for _path in ("default", "fast"):
+    PROCESS_SECONDS.labels(_path)
+    BROADCAST_SECONDS.labels(_path)
+    for _outcome in ("created", "updated", "queued", "rejected", "unavailable"):
+        DELIVERIES.labels(_outcome, _path)

@@ -61,3 +61,23 @@ class QueuedLeadDeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stub_id} ({self.status})"
+
+
+class FastPathChange(models.Model):
+    """One flip of the webhook fast path; the latest says whether it is on (webhooks.switch).
+
+    Until the first flip, USE_FAST_PATH decides.
+    """
+
+    enabled = models.BooleanField()
+    changed_by = models.CharField(
+        max_length=200, help_text="Who flipped it: a staff user, or the command that did."
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        get_latest_by = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"fast path {'on' if self.enabled else 'off'} by {self.changed_by}"

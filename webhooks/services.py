@@ -122,13 +122,27 @@ def _announce(delivery: NextGenDelivery) -> None:
         )
     else:
         event["type"] = "lead_updated"
-    send_to_tenant(
-        delivery.tenant_id,
-        event,
-        on_sent=lambda: metrics.BROADCAST_SECONDS.observe(
-            time.perf_counter() - delivery.received_at
-        ),
-    )
+    if delivery.stub_id:
+        logger.info(
+            "nextgen_lead_stored",
+            extra={
+                "trace_id": delivery.trace_id,
+                "tenant": delivery.tenant_id,
+                "lead_id": result.lead.pk,
+                "is_new": result.is_new,
+                "persisted_ms": delivery.process_ms,
+            },
+        )
+    send_to_tenant(delivery.tenant_id, event, on_sent=lambda: _announced(delivery))
+
+
+def _announced(delivery: NextGenDelivery) -> None:
+    seconds = time.perf_counter() - delivery.received_at
+    if delivery.stub_id:  # the worker stored a queued lead
+        metrics.PERSISTED.inc()
+        metrics.STUB_TO_PERSISTED_SECONDS.observe(seconds)
+    else:
+        metrics.BROADCAST_SECONDS.labels("default").observe(seconds)
 
 
 # --- Fast path (USE_FAST_PATH=1) -----------------------------------------------------------

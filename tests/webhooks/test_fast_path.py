@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from crokodial.asgi import application
+from crokodial.queues import LEADS_QUEUE
 from leads.events import tenant_events_held
 from leads.models import Lead
 from tests.server import celery_worker, live_server, shared_database_env
@@ -185,7 +186,7 @@ def test_the_queued_task_message_does_not_spell_out_the_lead(fast_path, credenti
     answer = post(body, credentials, HTTP_X_REQUEST_ID="trace-private-1")
 
     assert answer.status_code == HTTPStatus.ACCEPTED
-    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
+    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange(LEADS_QUEUE, 0, -1)
     nextgen_lead_persist.app.control.purge()
     assert len(queued) == 1
     headers = json.loads(queued[0])["headers"]

@@ -623,10 +623,10 @@ def test_metrics_count_and_time_each_delivery(
     staff = Client()
     staff.force_login(make_agent("ops", is_admin=True))
     series = [
-        ("crokodial_webhook_deliveries_total", {"outcome": "created"}),
-        ("crokodial_webhook_deliveries_total", {"outcome": "rejected"}),
-        ("crokodial_webhook_process_seconds_count", {}),
-        ("crokodial_webhook_broadcast_seconds_count", {}),
+        ("crokodial_webhook_deliveries_total", {"outcome": "created", "path": "default"}),
+        ("crokodial_webhook_deliveries_total", {"outcome": "rejected", "path": "default"}),
+        ("crokodial_webhook_process_seconds_count", {"path": "default"}),
+        ("crokodial_webhook_broadcast_seconds_count", {"path": "default"}),
     ]
     before = staff.get("/metrics").content.decode()
 
@@ -637,7 +637,7 @@ def test_metrics_count_and_time_each_delivery(
 
     assert response.status_code == HTTPStatus.OK
     after = response.content.decode()
-    assert 'crokodial_webhook_deliveries_total{outcome="created"}' in after
+    assert 'crokodial_webhook_deliveries_total{outcome="created",path="default"}' in after
     assert "# TYPE crokodial_webhook_process_seconds histogram" in after
     assert "# TYPE crokodial_webhook_broadcast_seconds histogram" in after
     increments = [

@@ -12,6 +12,7 @@ import pytest
 from kombu import Connection
 
 from crokodial.celery import app as celery_app
+from crokodial.queues import LEADS_QUEUE
 from leads.models import Lead
 from tests.faults import manage, private_postgres, private_redis
 from tests.server import celery_worker, shared_database_env
@@ -116,7 +117,7 @@ def test_queued_leads_wait_out_a_database_outage_and_a_dead_letter_waits_for_the
 def _queued() -> int:
     with celery_app.connection_for_write() as broker:
         try:
-            return broker.default_channel.queue_declare("celery", passive=True).message_count
+            return broker.default_channel.queue_declare(LEADS_QUEUE, passive=True).message_count
         except broker.channel_errors:  # Redis: an empty queue does not exist
             return 0
 
