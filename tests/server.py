@@ -75,13 +75,7 @@ def _procfile_web(port: int, workers: int, env: dict[str, str]) -> tuple[list[st
     return [sys.executable, "-m", *(expanded.get(word, word) for word in words)], assignments
 
 
-def procfile_worker_queues(name: str = "worker") -> str:
-    """The queues a Procfile worker line consumes (`--queues`)."""
-    words = _procfile_line(name).split()
-    return words[words.index("--queues") + 1]
-
-
-# Every queue (crokodial.queues): one test worker does the work of the Procfile's two.
+# Every queue (crokodial.queues): one test worker does the work of the Procfile's two workers.
 ALL_QUEUES = "leads,imports,celery"
 
 
@@ -197,7 +191,7 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (the Procfile's `worker:`) under `env`; always stop it.
 
-    It consumes `queues` (every queue by default: the Procfile's `worker:` and `importer:` in
+    It consumes `queues` (every queue by default: both of the Procfile's `worker:` processes in
     one). With `wait_ready`, return only once the worker says it is ready to take tasks. The
     process's `log_path` attribute names the file its output goes to.
     """
