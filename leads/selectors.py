@@ -38,6 +38,7 @@ class LeadFilters:
     sources: Sequence[str] = ()
     sort_by: str = "createdAt"
     sort_direction: str = "desc"
+    do_not_call: bool | None = None
 
 
 def _digits(text: str) -> str:
@@ -77,6 +78,8 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(condition)
     if filters.sources:
         leads = leads.filter(source__in=filters.sources)
+    if filters.do_not_call is not None:
+        leads = leads.filter(do_not_call=filters.do_not_call)
     columns = (*SORT_FIELDS[filters.sort_by], F("id"))
     if filters.sort_direction == "desc":
         return leads.order_by(*(column.desc() for column in columns))
