@@ -17,7 +17,7 @@ WEBHOOK_ANSWER = inline_serializer(
         "isNew": serializers.BooleanField(),
         "doNotCall": serializers.BooleanField(
             required=False,
-            help_text="The lead's phone is on the agent's do-not-call list: never call it."
+            help_text="The lead's phone is on the agent's do-not-call list: never call it.",
         ),
         "processMs": serializers.FloatField(),
         "traceId": serializers.CharField(),
