@@ -121,11 +121,12 @@ def time_zone_is_callable(time_zone: str, now: datetime) -> bool | None:
 def lead_list_callable_now(
     *, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters(), now: datetime
 ) -> QuerySet[Lead]:
-    """`lead_list`, keeping only leads whose local time is within calling hours at `now`.
+    """`lead_list`, keeping only leads whose local time is within calling hours at `now` and
+    that are not on the do-not-call list.
 
     Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
     """
-    leads = lead_list(tenant=tenant, filters=filters)
+    leads = lead_list(tenant=tenant, filters=filters).filter(do_not_call=False)
     zones = Lead.objects.filter(tenant=tenant).exclude(time_zone="").values_list("time_zone")
     callable_zones = [
         zone for (zone,) in zones.distinct().order_by() if time_zone_is_callable(zone, now)
@@ -140,8 +141,10 @@ class WaitingLeads:
 
 
 def lead_waiting_summary(*, tenant: AbstractBaseUser) -> WaitingLeads:
-    """Leads nobody has worked yet (status New, no disposition): how many, since when."""
-    summary = Lead.objects.filter(tenant=tenant, status=LeadStatus.NEW, disposition="").aggregate(
-        count=Count("id"), oldest=Min("created_at")
+    """Leads nobody has worked yet (status New, no disposition) and that may be called: how
+    many, since when. A lead on the do-not-call list is not waiting for a call."""
+    waiting = Lead.objects.filter(
+        tenant=tenant, status=LeadStatus.NEW, disposition="", do_not_call=False
     )
+    summary = waiting.aggregate(count=Count("id"), oldest=Min("created_at"))
     return WaitingLeads(count=summary["count"], oldest_created_at=summary["oldest"])
