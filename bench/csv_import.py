@@ -132,6 +132,12 @@ def _dnc_list(agent: object, path: Path, size: int) -> None:
         ],  # fmt: skip
         batch_size=5000,
     )
+    # A real list was uploaded long before (and analysed then, leads.dnc.dnc_numbers_add);
+    # autovacuum has visited it since.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {DoNotCallEntry._meta.db_table}")
 
 
 def phase_crokodial(path: Path, *, reset: bool, dnc_list: int = 0) -> dict:

@@ -9,6 +9,8 @@ time, all threads), which a busy machine disturbs far less than wall-clock laten
     DATABASE_URL=postgres://… REDIS_URL=redis://… python bench/webhook_cpu.py --leads 2000 \
         [--in-flight 8] [--profile] [--dnc-list 50000]
 
+--without-dnc-check swaps the EXISTS probe of the list in the new-lead INSERT for a constant
+false with the same parameters: the check's own cost, A/B in the same code.
 --dnc-list N gives the bench agent a do-not-call list of N numbers first, every 100th delivered
 phone among them, so each delivery's check probes a realistic list and some leads are flagged.
 
@@ -81,6 +83,38 @@ def dnc_list(tenant_id: int, size: int, delivered: int) -> None:
             for phone in phones
         ],  # fmt: skip
         batch_size=5000,
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # as autovacuum would have, long before
+        cursor.execute(f"VACUUM ANALYZE {DoNotCallEntry._meta.db_table}")
+
+
+def database_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL backend connected to this database (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def without_dnc_check() -> None:
+    from leads import services
+
+    services._INSERT_SQL = services._INSERT_SQL.replace(
+        services._LISTED_SQL, "(%s::integer IS NULL AND %s::text IS NULL)"
     )
 
 
@@ -160,7 +194,10 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--dnc-list", type=int, default=0)
+    parser.add_argument("--without-dnc-check", action="store_true")
     args = parser.parse_args()
+    if args.without_dnc_check:
+        without_dnc_check()
 
     sid, api_key, tenant_id = credentials()
     if args.dnc_list:
@@ -183,9 +220,11 @@ def main() -> None:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(run_app(sid, api_key, warm, args.in_flight))
+    database_cpu = database_cpu_seconds()
     cpu, wall = time.process_time(), time.perf_counter()
     statuses = loop.run_until_complete(run_app(sid, api_key, payloads, args.in_flight))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    database_cpu = database_cpu_seconds() - database_cpu
     stored = Lead.objects.filter(tenant_id=tenant_id).count()
     print(
         json.dumps(
@@ -198,6 +237,7 @@ def main() -> None:
                 if args.dnc_list
                 else 0,
                 "cpu_ms_per_delivery": round(cpu / args.leads * 1000, 3),
+                "database_cpu_ms_per_delivery": round(database_cpu / args.leads * 1000, 3),
                 "wall_ms_per_delivery": round(wall / args.leads * 1000, 3),
                 "deliveries_per_cpu_second": round(args.leads / cpu),
             }

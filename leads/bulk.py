@@ -280,7 +280,7 @@ def _merge_and_write(
     # for (leads.dnc): a number listed meanwhile is either seen here or flags what we write.
     lead_writes_lock()
     listed = dnc_listed_phones(tenant_id=tenant_id, phones=key_columns["phone"])
-    listed_plain: list[str] = []
+    listed_plain: set[int] = set()
     index: dict[str, dict[str, _Slot]] = {name: {} for name in MATCH_FIELDS}
     stored: list[_Slot] = []
     looked_up = keys.to_look_up(key_columns) if keys else _present_keys(key_columns)
@@ -306,7 +306,7 @@ def _merge_and_write(
             created.append(position)
             outcomes.append(IMPORTED)
             if listed and row_keys[PHONE_KEY] in listed:
-                listed_plain.append(row_keys[PHONE_KEY])
+                listed_plain.add(position)
                 result.do_not_call += 1
             continue
         incoming = rows.row(position)
@@ -360,6 +360,7 @@ def _merge_and_write(
         slot.values["seen_updated_at"] = slot.values["updated_at"]
         slot.values["updated_at"] = now
     new_leads = _NewLeads(rows, owner=_Owner(tenant_id, assigned_to_id, source), now=now)
+    new_leads.listed = listed_plain
     for slot in created:
         if isinstance(slot, _Slot):
             new_leads.add_merged(slot.values)
@@ -372,9 +373,6 @@ def _merge_and_write(
         writer.update([slot.values for slot in changed])
     if created:
         writer.insert(new_leads)
-    if listed_plain:
-        # Plain rows' COPY lines were made ahead, unflagged: flag the few listed ones now.
-        Lead.objects.filter(tenant_id=tenant_id, phone__in=listed_plain).update(do_not_call=True)
     if keys is not None:
         keys.remember(key_columns)
     return result
@@ -388,6 +386,8 @@ class _NewLeads:
         self.owner = owner
         self.now = now
         self.order: list[int | dict[str, Any]] = []
+        # Plain rows whose phone is on the do-not-call list: stored flagged.
+        self.listed: set[int] = set()
 
     def add_plain(self, position: int) -> None:
         self.order.append(position)
@@ -557,6 +557,9 @@ class _OrmWriter:
             Lead(**(plain.row(lead) | stamp if isinstance(lead, int) else lead))
             for lead in new_leads.order
         ]
+        for lead, stored in zip(new_leads.order, leads, strict=True):
+            if isinstance(lead, int) and lead in new_leads.listed:
+                stored.do_not_call = True
         Lead.objects.bulk_create(leads, batch_size=ORM_WRITE_BATCH)
 
     def update(self, rows: list[dict[str, Any]]) -> None:
@@ -589,6 +592,7 @@ class _PostgresWriter:
         self.defaults = [default for _, _, default in self.columns]
         self.absent = [copy_text(default) for default in self.defaults]
         self.kinds = [_copy_kind(Lead._meta.get_field(attname)) for attname in self.attnames]
+        self.do_not_call_index = self.attnames.index("do_not_call")
         self._remembered: dict[str, dict[Any, str]] = {}
 
     def insert(self, new_leads: _NewLeads) -> None:
@@ -605,6 +609,11 @@ class _PostgresWriter:
             plain_lines[lead] + time if isinstance(lead, int) else self.copy_line(lead)
             for lead in new_leads.order
         ]
+        if new_leads.listed:
+            # Plain lines are made ahead, unflagged: flag the few listed ones in place.
+            for line_number, lead in enumerate(new_leads.order):
+                if isinstance(lead, int) and lead in new_leads.listed:
+                    lines[line_number] = self._flagged(lines[line_number])
         with connection.cursor() as cursor:
             self._copy(cursor, self.table, self._column_names(), lines)
 
@@ -636,6 +645,12 @@ class _PostgresWriter:
             )
             if cursor.rowcount != len(rows):
                 raise LeadChangedMeanwhile(f"{len(rows) - cursor.rowcount} leads changed meanwhile")
+
+    def _flagged(self, line: str) -> str:
+        # COPY's text format escapes a tab inside a value, so each tab separates two columns.
+        cells = line.split("\t")
+        cells[self.do_not_call_index] = copy_text(True)
+        return "\t".join(cells)
 
     def copy_line(self, values: Mapping[str, Any]) -> str:
         """One lead's COPY line; a field it lacks takes the model's default."""

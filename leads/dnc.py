@@ -225,6 +225,11 @@ def dnc_numbers_add(
             _leads_flag(tenant_id=tenant.pk, phones=new, flag=True)
         result.added += len(new)
         result.already_listed += len(chunk) - len(new)
+    if result.added >= UPLOAD_CHUNK and connection.vendor == "postgresql":
+        # Every batch of every import probes this list: let the planner know its new size now,
+        # not whenever autovacuum gets to it (a stale estimate costs each probe a tenant scan).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {DoNotCallEntry._meta.db_table}")
     return result
 
 
