@@ -16,10 +16,15 @@ contender in its own process, so each peak RSS is its own:
   copy-leads     COPY of the leads the import produced into leads_lead, with its unique and
                  search indexes, under another tenant: the floor for writing these rows here
 
+With --dnc-list N the Crokodial agent has a do-not-call list of N numbers while it imports
+(every 20th phone of the file among them, so some leads are flagged): the import's set-based
+check of the list, measured against the same run without it (docs/dnc.md).
+
 Results go to stdout as a Markdown table and to bench/results/csv_import.json.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -97,12 +102,52 @@ def _vacuum() -> None:
 # --- Phases, each run in a child process --------------------------------------------------------
 
 
-def phase_crokodial(path: Path, *, reset: bool) -> dict:
+def _dnc_list(agent: object, path: Path, size: int) -> None:
+    """Give `agent` a do-not-call list of `size` numbers: every 20th phone of the file, and as
+    many others as it takes."""
+    import csv
+
+    from django.utils import timezone
+
+    from leads.models import DoNotCallEntry
+    from leads.normalize import InvalidValue, normalize_phone
+
+    DoNotCallEntry.objects.filter(tenant=agent).delete()
+    phones: set[str] = set()
+    with path.open(encoding="utf-8", newline="") as stream:
+        for number, row in enumerate(csv.DictReader(stream)):
+            if number % 20 == 0 and len(phones) < size:
+                with contextlib.suppress(InvalidValue):
+                    phones.add(normalize_phone(row.get("phone", "")))
+    phones.discard("")
+    number = 0
+    while len(phones) < size:
+        phones.add(f"+1312{2000000 + number:07d}")
+        number += 1
+    now = timezone.now()
+    DoNotCallEntry.objects.bulk_create(
+        [
+            DoNotCallEntry(tenant=agent, phone=phone, reason="bench", source="upload", added_at=now)
+            for phone in phones
+        ],  # fmt: skip
+        batch_size=5000,
+    )
+    # A real list was uploaded long before (and analysed then, leads.dnc.dnc_numbers_add);
+    # autovacuum has visited it since.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {DoNotCallEntry._meta.db_table}")
+
+
+def phase_crokodial(path: Path, *, reset: bool, dnc_list: int = 0) -> dict:
     from django.core.files import File
 
     from imports.services import import_start
 
     agent = _agent(CROKODIAL_AGENT, reset=reset)
+    if dnc_list:
+        _dnc_list(agent, path, dnc_list)
     if reset:
         _vacuum()
     baseline = _peak_rss_mb()
@@ -115,7 +160,8 @@ def phase_crokodial(path: Path, *, reset: bool) -> dict:
     seconds = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu
     database_cpu = _database_cpu_seconds() - database_cpu
-    stats = {k: getattr(job, k) for k in ("processed", "imported", "updated", "skipped", "failed")}
+    counted = ("processed", "imported", "updated", "skipped", "failed", "do_not_call")
+    stats = {k: getattr(job, k) for k in counted if hasattr(job, k)}
     return {"seconds": seconds, "rows": job.processed, "baseline_rss_mb": baseline,
             "status": job.status, "stats": stats, "cpu_seconds": cpu,
             "database_cpu_seconds": database_cpu}  # fmt: skip
@@ -249,12 +295,12 @@ def phase_copy_leads() -> dict:
     return {"seconds": seconds, "rows": rows, "baseline_rss_mb": baseline}
 
 
-def run_phase(name: str, path: Path, limit: int | None) -> dict:
+def run_phase(name: str, path: Path, limit: int | None, dnc_list: int = 0) -> dict:
     _setup_django()
     if name == "crokodial":
-        result = phase_crokodial(path, reset=True)
+        result = phase_crokodial(path, reset=True, dnc_list=dnc_list)
     elif name == "re-upload":
-        result = phase_crokodial(path, reset=False)
+        result = phase_crokodial(path, reset=False, dnc_list=dnc_list)
     elif name == "import-export":
         result = phase_import_export(path, limit=limit)
     elif name == "copy-raw":
@@ -284,10 +330,12 @@ def _ensure_database(url: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def _child(phase: str, path: Path, limit: int | None) -> dict:
+def _child(phase: str, path: Path, limit: int | None, dnc_list: int = 0) -> dict:
     command = [sys.executable, __file__, "--phase", phase, "--file", str(path)]
     if limit:
         command += ["--import-export-rows", str(limit)]
+    if dnc_list:
+        command += ["--dnc-list", str(dnc_list)]
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -320,6 +368,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run each phase this many times, report each run"
     )
+    parser.add_argument(
+        "--dnc-list", type=int, default=0, help="give the importing agent N do-not-call numbers"
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -328,7 +379,11 @@ def main() -> None:
     if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
         raise SystemExit("The benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
     if args.phase:
-        print(json.dumps(run_phase(args.phase, args.file, args.import_export_rows or None)))
+        print(
+            json.dumps(
+                run_phase(args.phase, args.file, args.import_export_rows or None, args.dnc_list)
+            )
+        )
         return
 
     from generate_nextgen_csv import write_export
@@ -352,7 +407,7 @@ def main() -> None:
     results = {}
     for _run in range(args.repeat):
         for phase in phases:
-            result = _child(phase, path, args.import_export_rows or None)
+            result = _child(phase, path, args.import_export_rows or None, args.dnc_list)
             result["rows_per_second"] = result["rows"] / result["seconds"]
             # With --repeat, the table keeps each phase's fastest run.
             best = results.get(phase)

@@ -7,7 +7,12 @@ pool, upsert, event published to Redis — and reports CPU milliseconds per deli
 time, all threads), which a busy machine disturbs far less than wall-clock latency.
 
     DATABASE_URL=postgres://… REDIS_URL=redis://… python bench/webhook_cpu.py --leads 2000 \
-        [--in-flight 8] [--profile]
+        [--in-flight 8] [--profile] [--dnc-list 50000]
+
+--without-dnc-check swaps the EXISTS probe of the list in the new-lead INSERT for a constant
+false with the same parameters: the check's own cost, A/B in the same code.
+--dnc-list N gives the bench agent a do-not-call list of N numbers first, every 100th delivered
+phone among them, so each delivery's check probes a realistic list and some leads are flagged.
 
 --profile runs the synchronous part (`nextgen_webhook_answer`) under cProfile instead and prints
 the top functions by cumulative time.
@@ -29,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crokodial.settings")
 
 import django  # noqa: E402
+import django.utils.timezone  # noqa: E402
 
 django.setup()
 
@@ -53,6 +59,65 @@ def credentials() -> tuple[str, str, int]:
     return credential.sid, api_key, agent.pk
 
 
+def bench_phone(number: int) -> str:
+    return f"(210) {300 + number // 10000:03d}-{number % 10000:04d}"
+
+
+def dnc_list(tenant_id: int, size: int, delivered: int) -> None:
+    """Give the agent `size` listed numbers: every 100th delivered phone, the rest elsewhere."""
+    from leads.models import DoNotCallEntry
+    from leads.normalize import normalize_phone
+
+    DoNotCallEntry.objects.filter(tenant_id=tenant_id).delete()
+    phones = {normalize_phone(bench_phone(number)) for number in range(0, delivered, 100)}
+    number = 0
+    while len(phones) < size:
+        phones.add(f"+1312{2000000 + number:07d}")
+        number += 1
+    now = django.utils.timezone.now()
+    DoNotCallEntry.objects.bulk_create(
+        [
+            DoNotCallEntry(
+                tenant_id=tenant_id, phone=phone, reason="bench", source="upload", added_at=now
+            )
+            for phone in phones
+        ],  # fmt: skip
+        batch_size=5000,
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # as autovacuum would have, long before
+        cursor.execute(f"VACUUM ANALYZE {DoNotCallEntry._meta.db_table}")
+
+
+def database_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL backend connected to this database (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def without_dnc_check() -> None:
+    from leads import services
+
+    services._INSERT_SQL = services._INSERT_SQL.replace(
+        services._LISTED_SQL, "(%s::integer IS NULL AND %s::text IS NULL)"
+    )
+
+
 def bodies(count: int, first: int = 0) -> list[bytes]:
     run = uuid.uuid4().hex[:8]
     out = []
@@ -61,7 +126,7 @@ def bodies(count: int, first: int = 0) -> list[bytes]:
         body.update(
             lead_id=f"CPU-{run}-{number}",
             email=f"cpu.{run}.{number}@example.com",
-            phone=f"(210) {300 + number // 10000:03d}-{number % 10000:04d}",
+            phone=bench_phone(number),
         )
         out.append(json.dumps(body).encode())
     return out
@@ -128,9 +193,15 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--dnc-list", type=int, default=0)
+    parser.add_argument("--without-dnc-check", action="store_true")
     args = parser.parse_args()
+    if args.without_dnc_check:
+        without_dnc_check()
 
     sid, api_key, tenant_id = credentials()
+    if args.dnc_list:
+        dnc_list(tenant_id, args.dnc_list, args.leads)
     warm, payloads = bodies(200, first=args.leads), bodies(args.leads)
     if args.profile:
         headers = {"sid": sid, "apikey": api_key, "content-type": "application/json"}
@@ -149,9 +220,11 @@ def main() -> None:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(run_app(sid, api_key, warm, args.in_flight))
+    database_cpu = database_cpu_seconds()
     cpu, wall = time.process_time(), time.perf_counter()
     statuses = loop.run_until_complete(run_app(sid, api_key, payloads, args.in_flight))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    database_cpu = database_cpu_seconds() - database_cpu
     stored = Lead.objects.filter(tenant_id=tenant_id).count()
     print(
         json.dumps(
@@ -160,7 +233,11 @@ def main() -> None:
                 "created": statuses.count(201),
                 "other_statuses": sorted(set(statuses) - {201}),
                 "stored": stored,
+                "do_not_call": Lead.objects.filter(tenant_id=tenant_id, do_not_call=True).count()
+                if args.dnc_list
+                else 0,
                 "cpu_ms_per_delivery": round(cpu / args.leads * 1000, 3),
+                "database_cpu_ms_per_delivery": round(database_cpu / args.leads * 1000, 3),
                 "wall_ms_per_delivery": round(wall / args.leads * 1000, 3),
                 "deliveries_per_cpu_second": round(args.leads / cpu),
             }

@@ -9,12 +9,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from imports import exports
+from imports.dnc import DncFileRejected, dnc_upload_rows
 from imports.models import ImportStatus
 from imports.selectors import import_get, import_list, import_row_error_list
 from imports.serializers import ImportSerializer, import_resource
 from imports.services import UploadTooLarge, import_start
 from imports.upload import content_length_is_over_limit, upload_is_over_limit
 from leads.apis import ERROR_SCHEMA, ID_SCHEMA
+from leads.dnc import dnc_numbers_add
+from leads.models import DoNotCallSource
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 
 IMPORT_ID = OpenApiParameter("import_id", ID_SCHEMA, OpenApiParameter.PATH)
@@ -22,6 +25,7 @@ DEPRECATED_ANSWER = {
     "error": "This endpoint is deprecated. Please use /api/csv-upload instead.",
     "use": "/api/csv-upload",
 }
+MAX_INVALID_LISTED = 100
 UPLOAD_REQUEST = {
     "multipart/form-data": {
         "type": "object",
@@ -144,3 +148,54 @@ class ImportErrorsCsvApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{exports.errors_filename(job)}"'
         return response
+
+
+DNC_UPLOAD_ANSWER = inline_serializer(
+    "DoNotCallUploaded",
+    {
+        "added": serializers.IntegerField(),
+        "alreadyListed": serializers.IntegerField(),
+        "invalid": serializers.IntegerField(),
+        "invalidRows": inline_serializer(
+            "DoNotCallInvalidRow",
+            {"line": serializers.IntegerField(), "value": serializers.CharField()},
+            many=True,
+        ),
+    },
+)
+
+
+class DncUploadApi(CsvUploadApi):
+    """Add every number of a CSV to the caller's do-not-call list (CONTRACT §7)."""
+
+    @extend_schema(
+        operation_id="dnc_upload",
+        request=UPLOAD_REQUEST,
+        responses={200: DNC_UPLOAD_ANSWER, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 413: ERROR_SCHEMA},
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload_is_over_limit(request._request):
+            raise UploadTooLarge()
+        if upload is None:
+            raise ValidationError(
+                {"file": ["No file was sent: post it as the multipart field 'file'."]}
+            )
+        try:
+            rows = dnc_upload_rows(upload=upload)
+        except DncFileRejected as error:
+            raise ValidationError({"file": [str(error)]}) from None
+        result = dnc_numbers_add(
+            tenant=request.user, numbers=rows, source=DoNotCallSource.UPLOAD, added_by=request.user
+        )
+        return Response(
+            {
+                "added": result.added,
+                "alreadyListed": result.already_listed,
+                "invalid": len(result.invalid_rows),
+                "invalidRows": [
+                    {"line": line, "value": value}
+                    for line, value in result.invalid_rows[:MAX_INVALID_LISTED]
+                ],
+            }
+        )

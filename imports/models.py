@@ -40,6 +40,9 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    do_not_call = models.PositiveIntegerField(
+        default=0, help_text="Rows whose lead is on the agent's do-not-call list."
+    )
     errors = models.JSONField(
         default=list, blank=True, help_text="The first 100 rejected rows: [{line, message}]."
     )

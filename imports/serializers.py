@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from imports.models import ImportJob
@@ -14,6 +15,7 @@ class ImportStatsSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
+    doNotCall = serializers.IntegerField(help_text="Rows whose lead is on the do-not-call list.")
 
 
 class ImportLineSerializer(serializers.Serializer):
@@ -39,6 +41,7 @@ class ImportSerializer(serializers.Serializer):
     finishedAt = serializers.DateTimeField(source="finished_at")
     url = serializers.SerializerMethodField()
 
+    @extend_schema_field(ImportStatsSerializer)
     def get_stats(self, job: ImportJob) -> dict[str, int]:
         return {
             "processed": job.processed,
@@ -46,6 +49,7 @@ class ImportSerializer(serializers.Serializer):
             "updated": job.updated,
             "skipped": job.skipped,
             "failed": job.failed,
+            "doNotCall": job.do_not_call,
         }
 
     def get_errorsUrl(self, job: ImportJob) -> str:

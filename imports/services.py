@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 MAX_LISTED = 100
 PROGRESS_INTERVAL_SECONDS = 0.25
 PREFETCHED_BATCHES = 1
-STATS_FIELDS = ["processed", "imported", "updated", "skipped", "failed"]
+STATS_FIELDS = ["processed", "imported", "updated", "skipped", "failed", "do_not_call"]
 PROGRESS_FIELDS = [*STATS_FIELDS, "errors", "warnings", "warning_count"]
 # The lease owner of a job queued again by `import_leases_recover`: any run may take it.
 LEASE_REQUEUED = "requeued"
@@ -540,6 +540,7 @@ def _store_batch(
     job.imported += result.count(IMPORTED)
     job.updated += result.count(UPDATED)
     job.skipped += result.count(SKIPPED)
+    job.do_not_call += result.do_not_call
     job.failed += len(batch.errors)
     rejected = [
         ImportRowError(

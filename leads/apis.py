@@ -74,6 +74,8 @@ class LeadFilterSerializer(QueryParamsSerializer):
     )
     sortBy = serializers.ChoiceField(list(SORT_FIELDS), required=False, default="createdAt")
     sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
+    # A choice, not a BooleanField: DRF reads a boolean missing from a query string as false.
+    doNotCall = serializers.ChoiceField(["true", "false"], required=False)
 
     def validate_states(self, states: list[str]) -> list[str]:
         try:
@@ -98,6 +100,7 @@ class LeadFilterSerializer(QueryParamsSerializer):
             sources=data.get("sources", ()),
             sort_by=data["sortBy"],
             sort_direction=data["sortDirection"],
+            do_not_call={"true": True, "false": False}.get(data.get("doNotCall", "")),
         )
 
 
@@ -141,6 +144,11 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter("sortBy", {"type": "string", "enum": list(SORT_FIELDS)}, default="createdAt"),
     OpenApiParameter("sortDirection", {"type": "string", "enum": ["asc", "desc"]}, default="desc"),
+    OpenApiParameter(
+        "doNotCall",
+        {"type": "string", "enum": ["true", "false"]},
+        description="Only leads on (true) or off (false) the agent's do-not-call list.",
+    ),
 ]
 ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 LEAD_ID = OpenApiParameter("lead_id", ID_SCHEMA, OpenApiParameter.PATH)

@@ -32,10 +32,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from leads.dnc import dnc_listed_phones, lead_writes_lock
 from leads.models import Lead
 from leads.normalize import time_zone_for
 from leads.services import MATCH_FIELDS, PREMIUM_PRODUCT, is_empty, lead_merge, lead_upsert
 
+PHONE_KEY = MATCH_FIELDS.index("phone")
 IMPORTED = "imported"
 UPDATED = "updated"
 SKIPPED = "skipped"
@@ -112,6 +114,8 @@ class BulkUpsertResult:
     outcomes: list[str] = field(default_factory=list)
     # position of each failed row → why the database refused it
     refused: dict[int, str] = field(default_factory=dict)
+    # rows whose lead is on the tenant's do-not-call list
+    do_not_call: int = 0
 
     def count(self, outcome: str) -> int:
         return self.outcomes.count(outcome)
@@ -248,6 +252,7 @@ def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) 
     first = _write_or_split(rows.part(0, middle), owner=owner, keys=keys)
     second = _write_or_split(rows.part(middle, rows.count), owner=owner, keys=keys)
     first.outcomes += second.outcomes
+    first.do_not_call += second.do_not_call
     first.refused.update({middle + position: why for position, why in second.refused.items()})
     return first
 
@@ -271,6 +276,11 @@ def _merge_and_write(
     keys: LeadKeys | None,
 ) -> BulkUpsertResult:
     key_columns = {name: rows.column(name) for name in MATCH_FIELDS}
+    # The do-not-call list, read once for the batch's phones, under the lock its writers wait
+    # for (leads.dnc): a number listed meanwhile is either seen here or flags what we write.
+    lead_writes_lock()
+    listed = dnc_listed_phones(tenant_id=tenant_id, phones=key_columns["phone"])
+    listed_plain: set[int] = set()
     index: dict[str, dict[str, _Slot]] = {name: {} for name in MATCH_FIELDS}
     stored: list[_Slot] = []
     looked_up = keys.to_look_up(key_columns) if keys else _present_keys(key_columns)
@@ -295,6 +305,9 @@ def _merge_and_write(
         if all(key not in keys_held for key, keys_held in zip(row_keys, shared, strict=True)):
             created.append(position)
             outcomes.append(IMPORTED)
+            if listed and row_keys[PHONE_KEY] in listed:
+                listed_plain.add(position)
+                result.do_not_call += 1
             continue
         incoming = rows.row(position)
         slot = None
@@ -304,12 +317,14 @@ def _merge_and_write(
                 break
         if slot is None:
             slot = _Slot(lead_merge(None, incoming), None)
+            slot.values["do_not_call"] = slot.values.get("phone") in listed
             created.append(slot)
             for name in MATCH_FIELDS:
                 key = slot.values.get(name)
                 if key:
                     index[name][key] = slot
             outcomes.append(IMPORTED)
+            result.do_not_call += slot.values["do_not_call"]
             continue
         changes = lead_merge(slot.values, incoming)
         # Like leads.services._without_taken_keys: a key held by another lead stays there.
@@ -320,7 +335,10 @@ def _merge_and_write(
                     del changes[name]
         if not changes:
             outcomes.append(SKIPPED)
+            result.do_not_call += bool(slot.values.get("do_not_call"))
             continue
+        if "phone" in changes:
+            changes["do_not_call"] = changes["phone"] in listed
         for name in MATCH_FIELDS:
             if name in changes:
                 old_key = slot.values.get(name)
@@ -330,6 +348,7 @@ def _merge_and_write(
         slot.values.update(changes)
         slot.changed.update(changes)
         outcomes.append(UPDATED)
+        result.do_not_call += bool(slot.values.get("do_not_call"))
 
     now = timezone.now()
     changed = [slot for slot in stored if slot.changed]
@@ -341,6 +360,7 @@ def _merge_and_write(
         slot.values["seen_updated_at"] = slot.values["updated_at"]
         slot.values["updated_at"] = now
     new_leads = _NewLeads(rows, owner=_Owner(tenant_id, assigned_to_id, source), now=now)
+    new_leads.listed = listed_plain
     for slot in created:
         if isinstance(slot, _Slot):
             new_leads.add_merged(slot.values)
@@ -366,6 +386,8 @@ class _NewLeads:
         self.owner = owner
         self.now = now
         self.order: list[int | dict[str, Any]] = []
+        # Plain rows whose phone is on the do-not-call list: stored flagged.
+        self.listed: set[int] = set()
 
     def add_plain(self, position: int) -> None:
         self.order.append(position)
@@ -504,6 +526,7 @@ def _upsert_each(
             result.outcomes.append(FAILED)
             result.refused[position] = refusal(error)
             continue
+        result.do_not_call += upserted.lead.do_not_call
         if upserted.is_new:
             result.outcomes.append(IMPORTED)
         else:
@@ -534,6 +557,9 @@ class _OrmWriter:
             Lead(**(plain.row(lead) | stamp if isinstance(lead, int) else lead))
             for lead in new_leads.order
         ]
+        for lead, stored in zip(new_leads.order, leads, strict=True):
+            if isinstance(lead, int) and lead in new_leads.listed:
+                stored.do_not_call = True
         Lead.objects.bulk_create(leads, batch_size=ORM_WRITE_BATCH)
 
     def update(self, rows: list[dict[str, Any]]) -> None:
@@ -566,6 +592,7 @@ class _PostgresWriter:
         self.defaults = [default for _, _, default in self.columns]
         self.absent = [copy_text(default) for default in self.defaults]
         self.kinds = [_copy_kind(Lead._meta.get_field(attname)) for attname in self.attnames]
+        self.do_not_call_index = self.attnames.index("do_not_call")
         self._remembered: dict[str, dict[Any, str]] = {}
 
     def insert(self, new_leads: _NewLeads) -> None:
@@ -582,6 +609,11 @@ class _PostgresWriter:
             plain_lines[lead] + time if isinstance(lead, int) else self.copy_line(lead)
             for lead in new_leads.order
         ]
+        if new_leads.listed:
+            # Plain lines are made ahead, unflagged: flag the few listed ones in place.
+            for line_number, lead in enumerate(new_leads.order):
+                if isinstance(lead, int) and lead in new_leads.listed:
+                    lines[line_number] = self._flagged(lines[line_number])
         with connection.cursor() as cursor:
             self._copy(cursor, self.table, self._column_names(), lines)
 
@@ -613,6 +645,12 @@ class _PostgresWriter:
             )
             if cursor.rowcount != len(rows):
                 raise LeadChangedMeanwhile(f"{len(rows) - cursor.rowcount} leads changed meanwhile")
+
+    def _flagged(self, line: str) -> str:
+        # COPY's text format escapes a tab inside a value, so each tab separates two columns.
+        cells = line.split("\t")
+        cells[self.do_not_call_index] = copy_text(True)
+        return "\t".join(cells)
 
     def copy_line(self, values: Mapping[str, Any]) -> str:
         """One lead's COPY line; a field it lacks takes the model's default."""

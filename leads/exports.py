@@ -37,6 +37,7 @@ EXPORT_COLUMNS = (
     ("campaignName", lambda lead: lead.campaign_name),
     ("timeZone", lambda lead: lead.time_zone),
     ("createdAt", lambda lead: lead.created_at.isoformat()),
+    ("doNotCall", lambda lead: "true" if lead.do_not_call else "false"),
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SOURCE_ABBREVIATIONS = {LeadSource.NEXTGEN: "NG", LeadSource.MARKETPLACE: "MP"}

@@ -74,6 +74,8 @@ class Lead(models.Model):
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     disposition = models.CharField(max_length=50, blank=True)
     notes = models.TextField(blank=True)
+    # Kept in step with the tenant's do-not-call list by every writer (docs/dnc.md).
+    do_not_call = models.BooleanField(default=False)
 
     # Vendor and campaign
     nextgen_id = models.CharField(max_length=64, blank=True)
@@ -129,6 +131,12 @@ class Lead(models.Model):
             models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
             models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
             models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
+            # Partial: the few flagged leads only, so an unflagged insert never touches it.
+            models.Index(
+                fields=["tenant", "-created_at"],
+                name="lead_tenant_do_not_call",
+                condition=Q(do_not_call=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +145,54 @@ class Lead(models.Model):
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+DNC_REASON_MAX_LENGTH = 200
+
+
+class DoNotCallSource(models.TextChoices):
+    MANUAL = "manual"
+    UPLOAD = "upload"
+    LEAD = "lead"
+
+
+class DoNotCallEntry(models.Model):
+    """A phone number on one agent's do-not-call list. Removal keeps the entry, marked."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="do_not_call_entries",
+        db_index=False,
+    )
+    phone = models.CharField(max_length=20, help_text="E.164, e.g. +12104611180")
+    reason = models.CharField(max_length=DNC_REASON_MAX_LENGTH)
+    source = models.CharField(max_length=10, choices=DoNotCallSource.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removal_reason = models.CharField(max_length=DNC_REASON_MAX_LENGTH, blank=True)
+
+    class Meta:
+        verbose_name = "do-not-call entry"
+        verbose_name_plural = "do-not-call entries"
+        constraints = [
+            # One active entry per number; also the index every door's check probes.
+            models.UniqueConstraint(
+                fields=["tenant", "phone"],
+                condition=Q(removed_at__isnull=True),
+                name="dnc_unique_tenant_active_phone",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "-added_at"], name="dnc_tenant_added")]
+
+    def __str__(self) -> str:
+        return self.phone
 
 
 class Disposition(models.Model):

@@ -38,6 +38,7 @@ class LeadFilters:
     sources: Sequence[str] = ()
     sort_by: str = "createdAt"
     sort_direction: str = "desc"
+    do_not_call: bool | None = None
 
 
 def _digits(text: str) -> str:
@@ -77,6 +78,8 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(condition)
     if filters.sources:
         leads = leads.filter(source__in=filters.sources)
+    if filters.do_not_call is not None:
+        leads = leads.filter(do_not_call=filters.do_not_call)
     columns = (*SORT_FIELDS[filters.sort_by], F("id"))
     if filters.sort_direction == "desc":
         return leads.order_by(*(column.desc() for column in columns))
@@ -118,11 +121,12 @@ def time_zone_is_callable(time_zone: str, now: datetime) -> bool | None:
 def lead_list_callable_now(
     *, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters(), now: datetime
 ) -> QuerySet[Lead]:
-    """`lead_list`, keeping only leads whose local time is within calling hours at `now`.
+    """`lead_list`, keeping only leads whose local time is within calling hours at `now` and
+    that are not on the do-not-call list.
 
     Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
     """
-    leads = lead_list(tenant=tenant, filters=filters)
+    leads = lead_list(tenant=tenant, filters=filters).filter(do_not_call=False)
     zones = Lead.objects.filter(tenant=tenant).exclude(time_zone="").values_list("time_zone")
     callable_zones = [
         zone for (zone,) in zones.distinct().order_by() if time_zone_is_callable(zone, now)
@@ -137,8 +141,10 @@ class WaitingLeads:
 
 
 def lead_waiting_summary(*, tenant: AbstractBaseUser) -> WaitingLeads:
-    """Leads nobody has worked yet (status New, no disposition): how many, since when."""
-    summary = Lead.objects.filter(tenant=tenant, status=LeadStatus.NEW, disposition="").aggregate(
-        count=Count("id"), oldest=Min("created_at")
+    """Leads nobody has worked yet (status New, no disposition) and that may be called: how
+    many, since when. A lead on the do-not-call list is not waiting for a call."""
+    waiting = Lead.objects.filter(
+        tenant=tenant, status=LeadStatus.NEW, disposition="", do_not_call=False
     )
+    summary = waiting.aggregate(count=Count("id"), oldest=Min("created_at"))
     return WaitingLeads(count=summary["count"], oldest_created_at=summary["oldest"])

@@ -23,7 +23,7 @@ from leads.events import (
     sockets_close_on_commit,
     user_group_name,
 )
-from leads.models import InvitePasscode, Lead, LeadStatus
+from leads.models import DoNotCallEntry, InvitePasscode, Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 
@@ -68,6 +68,8 @@ def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
     try:
         with transaction.atomic():
             lead.save(update_fields=[*changes, "time_zone", "updated_at"])
+            if "phone" in changes:
+                lead_do_not_call_refresh(lead)
             send_to_tenant_on_commit(lead.tenant_id, lead_updated_event(lead))
     except IntegrityError as error:
         field = _conflicting_field(error)
@@ -223,29 +225,58 @@ def _lead_insert(*, tenant_id: int, values: Mapping[str, Any]) -> Lead:
 
     `Lead.objects.create` compiles its SQL anew on every call, a fifth of the webhook's CPU at
     hundreds of leads a second; this statement is built once, and the fields still convert
-    every value for the database.
+    every value for the database. The lead's `do_not_call` is decided inside the statement, by
+    one probe of the tenant's list, after the statement holds its lock (leads.dnc).
     """
     now = timezone.now()
     lead = Lead(tenant_id=tenant_id, created_at=now, updated_at=now, **values)
     connection = transaction.get_connection()
-    params = [
-        field.get_db_prep_save(getattr(lead, field.attname), connection) for field in _COLUMNS
-    ]
+    params = []
+    for column in _COLUMNS:
+        if column.attname == "do_not_call":
+            params += [tenant_id, lead.phone]
+        else:
+            params.append(column.get_db_prep_save(getattr(lead, column.attname), connection))
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, params)
-        lead.pk = cursor.fetchone()[0]
+        lead.pk, lead.do_not_call = cursor.fetchone()
+    lead.do_not_call = bool(lead.do_not_call)  # SQLite answers 0 or 1
     lead._state.adding, lead._state.db = False, connection.alias
     return lead
 
 
 _COLUMNS = [field for field in Lead._meta.concrete_fields if not field.primary_key]
-# Built from the model's own names only, never from input.
-_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
-    table=Lead._meta.db_table,
-    columns=", ".join(f'"{field.column}"' for field in _COLUMNS),
-    values=", ".join(["%s"] * len(_COLUMNS)),
-    pk=f'"{Lead._meta.pk.column}"',
+# Whether the tenant lists this phone: the partial unique index of active entries answers it.
+_LISTED_SQL = (
+    f"EXISTS (SELECT 1 FROM {DoNotCallEntry._meta.db_table} "  # noqa: S608 - our names
+    "WHERE tenant_id = %s AND phone = %s AND removed_at IS NULL)"
 )
+# Built from the model's own names only, never from input.
+_INSERT_SQL = (
+    "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}, do_not_call".format(  # noqa: S608
+        table=Lead._meta.db_table,
+        columns=", ".join(f'"{field.column}"' for field in _COLUMNS),
+        values=", ".join(
+            _LISTED_SQL if field.attname == "do_not_call" else "%s" for field in _COLUMNS
+        ),
+        pk=f'"{Lead._meta.pk.column}"',
+    )
+)
+_REFRESH_SQL = (
+    f"UPDATE {Lead._meta.db_table} SET do_not_call = {_LISTED_SQL} "  # noqa: S608 - our names
+    "WHERE id = %s RETURNING do_not_call"
+)
+
+
+def lead_do_not_call_refresh(lead: Lead) -> None:
+    """Set the flag of a lead whose phone just changed from the tenant's list.
+
+    Call it after the lead's own UPDATE in the same transaction: that write holds the lock the
+    list's writers wait for (leads.dnc), so this reads the list as it stands.
+    """
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_REFRESH_SQL, [lead.tenant_id, lead.phone, lead.pk])
+        lead.do_not_call = bool(cursor.fetchone()[0])
 
 
 def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertResult:
@@ -297,6 +328,8 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
                 setattr(lead, name, value)
             if changes:
                 lead.save(update_fields=[*changes, "updated_at"])
+                if "phone" in changes:
+                    lead_do_not_call_refresh(lead)
             return LeadUpsertResult(lead=lead, is_new=False, changed_fields=list(changes))
     raise RuntimeError("lead_upsert could not settle a concurrent insert")
 

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET
 
 from leads import services
 from leads.apis import LeadPageSerializer
+from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
-from leads.models import Lead, LeadSource, LeadStatus
+from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
 from leads.selectors import (
     NO_DISPOSITION,
     LeadFilters,
@@ -61,7 +62,8 @@ def desk_row(lead: Lead, now: datetime) -> dict[str, Any]:
     return {
         **lead_resource(lead),
         "age": age_label(lead.created_at, now),
-        "callableNow": time_zone_is_callable(lead.time_zone, now),
+        # A lead on the do-not-call list is never callable, whatever the hour.
+        "callableNow": False if lead.do_not_call else time_zone_is_callable(lead.time_zone, now),
     }
 
 
@@ -310,7 +312,11 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "resource": resource,
             "groups": groups,
             "age": age_label(lead.created_at, now),
-            "callable_now": time_zone_is_callable(lead.time_zone, now),
+            "callable_now": False
+            if lead.do_not_call
+            else time_zone_is_callable(lead.time_zone, now),
+            "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
+            "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
             "dispositions": disposition_list(tenant=request.user),
             "statuses": LeadStatus.values,
             "waiting": waiting_context(request.user, now),

@@ -15,6 +15,10 @@ WEBHOOK_ANSWER = inline_serializer(
         "success": serializers.BooleanField(),
         "leadId": serializers.IntegerField(),
         "isNew": serializers.BooleanField(),
+        "doNotCall": serializers.BooleanField(
+            required=False,
+            help_text="The lead's phone is on the agent's do-not-call list: never call it.",
+        ),
         "processMs": serializers.FloatField(),
         "traceId": serializers.CharField(),
     },
@@ -23,7 +27,10 @@ WEBHOOK_QUEUED = inline_serializer(
     "NextGenQueued",
     {
         "success": serializers.BooleanField(),
-        "queued": serializers.BooleanField(),
+        "queued": serializers.BooleanField(
+            help_text="Stored by the worker; its do-not-call flag arrives with the lead's "
+            "lead_updated event (docs/dnc.md)."
+        ),
         "traceId": serializers.CharField(),
     },
 )

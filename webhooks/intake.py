@@ -157,17 +157,18 @@ def _store(
         )
     )
     is_new = delivery.result.is_new
-    return WebhookAnswer(
-        status=HTTPStatus.CREATED if is_new else HTTPStatus.OK,
-        body={
-            "success": True,
-            "leadId": delivery.result.lead.pk,
-            "isNew": is_new,
-            # Inside an outer transaction the event waits for that commit: time so far.
-            "processMs": delivery.process_ms or elapsed_ms(received_at),
-            "traceId": trace_id,
-        },
-    )
+    body = {
+        "success": True,
+        "leadId": delivery.result.lead.pk,
+        "isNew": is_new,
+        # Inside an outer transaction the event waits for that commit: time so far.
+        "processMs": delivery.process_ms or elapsed_ms(received_at),
+        "traceId": trace_id,
+    }
+    if delivery.result.lead.do_not_call:
+        # Only when listed: the answer of CONTRACT §4 keeps its keys for every other lead.
+        body["doNotCall"] = True
+    return WebhookAnswer(status=HTTPStatus.CREATED if is_new else HTTPStatus.OK, body=body)
 
 
 def _queue(

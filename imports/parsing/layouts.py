@@ -15,7 +15,7 @@ MARKETPLACE_MARKERS = frozenset({"leadid", "utm_source", "primaryphone"})
 # Our own /api/leads/export, read back after a trip through a spreadsheet: its camelCase
 # headings (firstName, nextgenId, campaignName) already match the generic columns.
 CROKODIAL_EXPORT_MARKERS = frozenset({"id", "firstname", "lastname", "nextgenid", "createdat"})
-CROKODIAL_EXPORT_DERIVED = frozenset({"id", "name", "source", "timezone", "createdat"})
+CROKODIAL_EXPORT_DERIVED = frozenset({"id", "name", "source", "timezone", "createdat", "donotcall"})
 
 # (lead field, converter kind, column aliases in order of preference)
 ColumnSpec = tuple[str, str, tuple[str, ...]]

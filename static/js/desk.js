@@ -46,8 +46,18 @@ function fitsFilters(lead) {
     const wanted = filters.dispositions.includes(config.noDisposition) && !lead.disposition;
     if (!wanted && !filters.dispositions.includes(lead.disposition)) return false;
   }
-  if (filters.callable && callableNow(lead.timeZone) !== true) return false;
+  if (filters.callable && !callableLead(lead)) return false;
   return matchesSearch(lead);
+}
+
+// A lead on the agent's do-not-call list is never callable: no call link, a mark instead.
+const callableLead = (lead) => !lead.doNotCall && callableNow(lead.timeZone) === true;
+const doNotCallMark = () => el("span", { className: "dnc-mark", title: "On your do-not-call list" }, "Do not call");
+
+function phoneCell(lead) {
+  if (!lead.phone) return null;
+  const shown = lead.phoneDisplay || lead.phone;
+  return lead.doNotCall ? el("span", { className: "phone-text" }, shown) : el("a", { href: `tel:${lead.phone}` }, shown);
 }
 
 function renderRow(lead) {
@@ -58,16 +68,16 @@ function renderRow(lead) {
   if (chip) chip.style.setProperty("--chip", look ? look.color : "#64748b");
   return el(
     "tr",
-    { dataset: { leadId: lead.id, createdAt: lead.createdAt, timeZone: lead.timeZone || "", status: lead.status, phone: lead.phone || "" } },
+    { dataset: { leadId: lead.id, createdAt: lead.createdAt, timeZone: lead.timeZone || "", status: lead.status, phone: lead.phone || "", ...(lead.doNotCall ? { doNotCall: "" } : {}) } },
     el("td", { className: "c-name" }, el("a", { href: `/leads/${lead.id}/` }, lead.name || "(no name)")),
-    el("td", { className: "c-phone" }, lead.phone ? el("a", { href: `tel:${lead.phone}` }, lead.phoneDisplay || lead.phone) : null),
+    el("td", { className: "c-phone" }, phoneCell(lead)),
     el("td", { className: "c-email" }, lead.email || ""),
     el("td", { className: "c-state" }, lead.state || ""),
     el("td", { className: "c-source" }, lead.source || ""),
     el("td", { className: "c-disposition" }, chip),
     el("td", { className: "c-status" }, el("span", { className: "status", dataset: { status: lead.status } }, lead.status)),
     el("td", { className: "c-age" }, el("time", { datetime: lead.createdAt }, ageLabel(lead.createdAt))),
-    el("td", { className: "c-call" }, callableBadge(lead.timeZone)),
+    el("td", { className: "c-call" }, lead.doNotCall ? doNotCallMark() : callableBadge(lead.timeZone)),
   );
 }
 
@@ -76,7 +86,8 @@ function renderStub(stubId, stub) {
     "tr",
     { className: "stub", dataset: { stubId, since: Date.now(), phone: stub.phone || "" } },
     el("td", { className: "c-name" }, stub.name || "(no name)"),
-    el("td", { className: "c-phone" }, stub.phone ? el("a", { href: `tel:${stub.phone}` }, stub.phone) : null),
+    // Not a call link until stored: only then is the do-not-call list known for it.
+    el("td", { className: "c-phone" }, stub.phone ? el("span", { className: "phone-text" }, stub.phone) : null),
     el("td", { className: "c-email" }, ""),
     el("td", { className: "c-state" }, ""),
     el("td", { className: "c-source" }, stub.source || ""),
@@ -171,7 +182,7 @@ async function catchUp() {
   } catch {
     return;
   }
-  const leads = page.results.filter((lead) => !filters.callable || callableNow(lead.timeZone) === true);
+  const leads = page.results.filter((lead) => !filters.callable || callableLead(lead));
   if (showsNewestFirst) {
     const stubs = [...tbody.querySelectorAll("tr.stub")].filter((stub) => Date.now() - Number(stub.dataset.since) < STUB_PATIENCE_MS);
     const known = new Set([...tbody.querySelectorAll("tr[data-lead-id]")].map((row) => row.dataset.leadId));
@@ -198,6 +209,7 @@ onReconnect(catchUp);
 setInterval(() => {
   for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
     row.querySelector(".c-age time").textContent = ageLabel(row.dataset.createdAt);
+    if ("doNotCall" in row.dataset) continue;
     row.querySelector(".c-call").replaceChildren(callableBadge(row.dataset.timeZone));
   }
   const overdue = [...tbody.querySelectorAll("tr.stub")].some((stub) => Date.now() - Number(stub.dataset.since) > STUB_PATIENCE_MS);

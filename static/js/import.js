@@ -88,7 +88,7 @@ function showJob(job) {
   bar.max = 1;
   bar.value = 1;
   barText.textContent = `${job.stats.processed.toLocaleString()} rows processed`;
-  for (const name of ["imported", "updated", "skipped", "failed"]) {
+  for (const name of ["imported", "updated", "skipped", "failed", "doNotCall"]) {
     document.getElementById(`sum-${name}`).textContent = job.stats[name].toLocaleString();
   }
   document.getElementById("sum-vendor").textContent = job.vendor;

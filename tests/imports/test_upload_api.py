@@ -104,7 +104,14 @@ def test_stats_count_data_rows_only(agent_client, upload):
 
     job = imported(agent_client, upload, content)
 
-    assert job["stats"] == {"processed": 3, "imported": 1, "updated": 1, "skipped": 0, "failed": 1}
+    assert job["stats"] == {
+        "processed": 3,
+        "imported": 1,
+        "updated": 1,
+        "skipped": 0,
+        "failed": 1,
+        "doNotCall": 0,
+    }
     assert job["errors"] == [
         {
             "line": 6,
