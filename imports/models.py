@@ -130,6 +130,10 @@ class ImportMapping(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def choices(self) -> list[str]:
+        """The mapping per column, in the order of `headers` (which a matching file shares)."""
+        return [self.mapping.get(name, "keep") for name in self.headers]
+
     def used(self) -> None:
         ImportMapping.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
 

@@ -110,7 +110,7 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
         # A header the agent mapped before is read as they mapped it (docs/imports.md).
         saved = import_mapping_for_header(tenant=tenant, header=shape.header)
         if saved is not None:
-            columns = [saved.mapping.get(name.strip(), "keep") for name in shape.header]
+            columns = saved.choices()
             layout = layout_from_choices(shape.header, columns)
         else:
             columns, layout = [], detect_layout(shape.header)

@@ -52,7 +52,7 @@ def import_preview(*, tenant: AbstractBaseUser, upload: UploadedFile) -> tuple[I
     except CsvRejected as error:
         raise ValidationError({"file": [str(error)]}) from None
     saved = import_mapping_for_header(tenant=tenant, header=shape.header)
-    suggestions = suggest_columns(shape.header, learned=saved.mapping if saved else None)
+    suggestions = suggest_columns(shape.header, learned=saved.choices() if saved else None)
     choices = [suggestion.choice for suggestion in suggestions]
     layout = layout_from_choices(shape.header, choices)
     job = import_store(
@@ -147,10 +147,11 @@ def import_steer_run(
             raise ValidationError(
                 {"import": [f"The import is {job.status}, not in preview: it cannot run again."]}
             )
-        suggested = list(job.columns)
-        choices = _resolve(job.header, suggested, mapping)
-        hand_made = choices != suggested
+        choices = _resolve(job.header, list(job.columns), mapping)
         job.columns = settled_columns(job.header, choices)
+        # Hand-made: not what the layout detection alone does with this header (the agent's
+        # changes, or fuzzy guesses they accepted). A learned mapping is not learned again.
+        hand_made = bool(job.columns) and not job.mapping_name
         if dry_run:
             return job, import_dry_run(job=job)
         job.vendor = layout_from_choices(job.header, choices).vendor

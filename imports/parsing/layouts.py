@@ -352,18 +352,21 @@ def header_key(header: list[str]) -> str:
 
 
 def suggest_columns(
-    header: list[str], *, learned: dict[str, str] | None = None
+    header: list[str], *, learned: list[str] | None = None
 ) -> list[ColumnSuggestion]:
     """Suggest for each column of `header` a lead field (or keep/ignore), with how sure and why.
 
-    A saved mapping (`learned`, {header: choice}) wins. Otherwise the columns the layout
+    A saved mapping (`learned`, a choice per column) wins. Otherwise the columns the layout
     detection recognises get exactly its mapping with confidence 1 (`exact` when the header is
     the field's own name, `alias` when one of its known names); the others a fuzzy guess among
     the fields still free, or none (kept in vendor_data, as an import keeps them).
     """
     header = [name.strip() for name in header]
     if learned is not None:
-        return [ColumnSuggestion(name, learned.get(name, KEEP), 1.0, "learned") for name in header]
+        return [
+            ColumnSuggestion(name, choice, 1.0, "learned")
+            for name, choice in zip(header, learned, strict=True)
+        ]
     detected = recognised_layout(header).choices()
     taken = {choice for choice in detected if choice not in (KEEP, IGNORE)}
     suggestions = []

@@ -7,11 +7,11 @@ from rest_framework.test import APIClient
 from tests.imports.conftest import csv_upload
 
 UNKNOWN_VENDOR = (
-    "Cell #,Full Name,E-Mail Address,Birthdate,Zip/Postal,Favourite Colour\n"
-    "(210) 555-0101,Ana Lopez,ana@example.com,25/12/1980,78201,blue\n"
-    "210-555-0102,Ben Ode,ben@example.com,13/01/1975,78202,red\n"
-    "not a phone,Cy Twombly,,31/05/1990,78203,green\n"
-).encode()
+    b"Cell #,Full Name,E-Mail Address,Birthdate,Zip/Postal,Favourite Colour\n"
+    b"(210) 555-0101,Ana Lopez,ana@example.com,25/12/1980,78201,blue\n"
+    b"210-555-0102,Ben Ode,ben@example.com,13/01/1975,78202,red\n"
+    b"not a phone,Cy Twombly,,31/05/1990,78203,green\n"
+)
 
 
 def preview(client: APIClient, content: bytes, name: str = "vendor.csv") -> dict:
