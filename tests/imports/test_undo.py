@@ -1,4 +1,4 @@
-"""GET/POST /api/imports/{id}/undo (CONTRACT §6): take an import back, keeping what changed since."""
+"""GET/POST /api/imports/{id}/undo (CONTRACT §6): take an import back, keep what changed."""
 
 from datetime import timedelta
 from http import HTTPStatus
