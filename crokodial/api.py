@@ -15,7 +15,6 @@ from rest_framework import exceptions
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from crokodial.outages import unavailable_response, unavailable_service
 from leads.bounds import MAX_JSON_DEPTH, NUL, JsonTooDeep, json_loads_bounded
@@ -29,6 +28,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if unavailable_service(exc) is not None:
         # Left to crokodial.outages.ServiceUnavailableMiddleware: one 503 answer for every view.
         return None
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this module,
+    # so importing it at the top fails whenever this module is the first to be imported (the
+    # CSRF failure view's system check can be).
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

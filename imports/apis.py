@@ -11,9 +11,24 @@ from rest_framework.views import APIView
 from imports import exports
 from imports.dnc import DncFileRejected, dnc_upload_rows
 from imports.models import ImportStatus
-from imports.selectors import import_get, import_list, import_row_error_list
-from imports.serializers import ImportSerializer, import_resource
+from imports.selectors import (
+    import_get,
+    import_list,
+    import_mapping_get,
+    import_mapping_list,
+    import_row_error_list,
+)
+from imports.serializers import (
+    ImportDryRunSerializer,
+    ImportMappingSerializer,
+    ImportPreviewSerializer,
+    ImportSerializer,
+    ImportUndoPlanSerializer,
+    import_resource,
+)
 from imports.services import UploadTooLarge, import_start
+from imports.steering import import_mapping_delete, import_preview, import_steer_run
+from imports.undo import import_undo, import_undo_plan
 from imports.upload import content_length_is_over_limit, upload_is_over_limit
 from leads.apis import ERROR_SCHEMA, ID_SCHEMA
 from leads.dnc import dnc_numbers_add
@@ -21,6 +36,8 @@ from leads.models import DoNotCallSource
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 
 IMPORT_ID = OpenApiParameter("import_id", ID_SCHEMA, OpenApiParameter.PATH)
+MAPPING_ID = OpenApiParameter("mapping_id", ID_SCHEMA, OpenApiParameter.PATH)
+MAX_MAPPED_COLUMNS = 1000
 DEPRECATED_ANSWER = {
     "error": "This endpoint is deprecated. Please use /api/csv-upload instead.",
     "use": "/api/csv-upload",
@@ -199,3 +216,131 @@ class DncUploadApi(CsvUploadApi):
                 ],
             }
         )
+
+
+class ImportPreviewApi(CsvUploadApi):
+    """Store a CSV file and show how it would be imported, without importing it."""
+
+    @extend_schema(
+        operation_id="imports_preview",
+        request=UPLOAD_REQUEST,
+        responses={
+            201: ImportPreviewSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            413: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload_is_over_limit(request._request):
+            raise UploadTooLarge()
+        if upload is None:
+            raise ValidationError(
+                {"file": ["No file was sent: post it as the multipart field 'file'."]}
+            )
+        job, preview = import_preview(tenant=request.user, upload=upload)
+        return Response({**import_resource(job), "preview": preview}, status=HTTPStatus.CREATED)
+
+
+class ImportRunRequestSerializer(serializers.Serializer):
+    mapping = serializers.DictField(
+        child=serializers.CharField(max_length=100, allow_blank=False),
+        required=False,
+        default=dict,
+        help_text="{header: a lead field (camelCase), 'keep' or 'ignore'}",
+    )
+    dryRun = serializers.BooleanField(required=False, default=False)
+    saveMappingAs = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, default=""
+    )
+
+    def validate_mapping(self, mapping: dict[str, str]) -> dict[str, str]:
+        if len(mapping) > MAX_MAPPED_COLUMNS:
+            raise ValidationError(f"At most {MAX_MAPPED_COLUMNS} columns can be mapped.")
+        return mapping
+
+
+class ImportRunApi(APIView):
+    @extend_schema(
+        operation_id="imports_run",
+        parameters=[IMPORT_ID],
+        request=ImportRunRequestSerializer,
+        responses={
+            200: ImportDryRunSerializer,
+            202: ImportSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request, import_id: int) -> Response:
+        job = import_get(tenant=request.user, import_id=import_id)
+        params = ImportRunRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job, counts = import_steer_run(
+            job=job,
+            mapping=params.validated_data["mapping"],
+            dry_run=params.validated_data["dryRun"],
+            save_mapping_as=params.validated_data["saveMappingAs"],
+        )
+        if counts is not None:
+            job.refresh_from_db()
+            return Response({**import_resource(job), "dryRun": counts})
+        job.refresh_from_db()
+        return Response(import_resource(job), status=HTTPStatus.ACCEPTED)
+
+
+class ImportUndoApi(APIView):
+    @extend_schema(
+        operation_id="imports_undo_plan",
+        parameters=[IMPORT_ID],
+        responses={
+            200: ImportUndoPlanSerializer,
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            410: ERROR_SCHEMA,
+        },
+    )
+    def get(self, request: Request, import_id: int) -> Response:
+        job = import_get(tenant=request.user, import_id=import_id)
+        return Response(import_undo_plan(job=job))
+
+    @extend_schema(
+        operation_id="imports_undo",
+        parameters=[IMPORT_ID],
+        request=None,
+        responses={
+            202: ImportSerializer,
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            409: ERROR_SCHEMA,
+            410: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request: Request, import_id: int) -> Response:
+        job = import_undo(job=import_get(tenant=request.user, import_id=import_id))
+        return Response(import_resource(job), status=HTTPStatus.ACCEPTED)
+
+
+class ImportMappingListApi(APIView):
+    @extend_schema(
+        operation_id="import_mappings_list",
+        responses={200: ImportMappingSerializer(many=True), 401: ERROR_SCHEMA},
+    )
+    def get(self, request: Request) -> Response:
+        mappings = import_mapping_list(tenant=request.user)
+        return Response(ImportMappingSerializer(mappings, many=True).data)
+
+
+class ImportMappingDetailApi(APIView):
+    @extend_schema(
+        operation_id="import_mappings_delete",
+        parameters=[MAPPING_ID],
+        responses={204: None, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+    )
+    def delete(self, request: Request, mapping_id: int) -> Response:
+        mapping = import_mapping_get(tenant=request.user, mapping_id=mapping_id)
+        import_mapping_delete(mapping=mapping)
+        return Response(status=HTTPStatus.NO_CONTENT)

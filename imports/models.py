@@ -1,12 +1,16 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class ImportStatus(models.TextChoices):
+    PREVIEW = "preview"
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    UNDONE = "undone"
 
 
 class ImportVendor(models.TextChoices):
@@ -52,6 +56,15 @@ class ImportJob(models.Model):
     warning_count = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True, help_text="Why the whole import failed, if it did.")
 
+    # The agent's mapping (imports.steering): per column, a lead field name (camelCase),
+    # "keep" or "ignore". Empty: the columns the layout detection recognises.
+    columns = models.JSONField(default=list, blank=True)
+    mapping_name = models.CharField(max_length=255, blank=True)
+    undo = models.JSONField(
+        null=True, blank=True, help_text="What undoing did: {deleted, restored, kept, keptLeads}."
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
     # Who runs the import, and until when (imports.services: lease, heartbeat, checkpoint).
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -93,3 +106,52 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+class ImportMapping(models.Model):
+    """A tenant's column mapping for one vendor's header, saved or learned from a run."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_mappings"
+    )
+    name = models.CharField(max_length=255)
+    headers = models.JSONField(default=list, help_text="The file's column names, in order.")
+    header_key = models.CharField(
+        max_length=64, help_text="Digest of the headers as matched (case and punctuation aside)."
+    )
+    mapping = models.JSONField(default=dict, help_text="{header: field | 'keep' | 'ignore'}")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "header_key"], name="import_mapping_unique_header"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def choices(self) -> list[str]:
+        """The mapping per column, in the order of `headers` (which a matching file shares)."""
+        return [self.mapping.get(name, "keep") for name in self.headers]
+
+    def used(self) -> None:
+        ImportMapping.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+
+class ImportLeadRecord(models.Model):
+    """What one batch of an import did to leads, so the import can be undone.
+
+    Written in the batch's own transaction (its checkpoint), one row per batch: the ids of the
+    leads it created, and for the stored leads it updated, the fields it replaced as
+    [lead id, updated_at it left, {field: old}, {field: new}].
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lead_records")
+    created_ids = models.JSONField(default=list, blank=True)
+    replaced = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+
+    def __str__(self) -> str:
+        return f"import {self.job_id}: {len(self.created_ids)} created"

@@ -23,6 +23,18 @@ class ImportLineSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class BlankAsNullField(serializers.CharField):
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class ImportUndoSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField()
+    restored = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    keptLeads = serializers.ListField(child=serializers.IntegerField())
+
+
 class ImportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
@@ -40,6 +52,8 @@ class ImportSerializer(serializers.Serializer):
     startedAt = serializers.DateTimeField(source="started_at")
     finishedAt = serializers.DateTimeField(source="finished_at")
     url = serializers.SerializerMethodField()
+    mappingName = BlankAsNullField(source="mapping_name", allow_null=True)
+    undo = ImportUndoSerializer(allow_null=True)
 
     @extend_schema_field(ImportStatsSerializer)
     def get_stats(self, job: ImportJob) -> dict[str, int]:
@@ -61,3 +75,59 @@ class ImportSerializer(serializers.Serializer):
 
 def import_resource(job: ImportJob) -> dict[str, Any]:
     return ImportSerializer(job).data
+
+
+class ImportColumnSerializer(serializers.Serializer):
+    header = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    reason = serializers.ChoiceField(["exact", "alias", "learned", "fuzzy", "none"])
+    suggestion = serializers.CharField()
+
+
+class ImportSampleRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    cells = serializers.ListField(child=serializers.CharField())
+    lead = serializers.DictField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class ImportPreviewBodySerializer(serializers.Serializer):
+    encoding = serializers.CharField()
+    delimiter = serializers.CharField()
+    rows = serializers.IntegerField()
+    columns = ImportColumnSerializer(many=True)
+    sample = ImportSampleRowSerializer(many=True)
+    mappingName = serializers.CharField(allow_null=True)
+
+
+class ImportPreviewSerializer(ImportSerializer):
+    preview = ImportPreviewBodySerializer()
+
+
+class ImportDryRunCountsSerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    doNotCall = serializers.IntegerField()
+
+
+class ImportDryRunSerializer(ImportSerializer):
+    dryRun = ImportDryRunCountsSerializer()
+
+
+class ImportUndoPlanSerializer(serializers.Serializer):
+    delete = serializers.IntegerField()
+    restore = serializers.IntegerField()
+    keep = serializers.IntegerField()
+    keptLeads = serializers.ListField(child=serializers.IntegerField())
+
+
+class ImportMappingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    headers = serializers.ListField(child=serializers.CharField())
+    mapping = serializers.DictField(child=serializers.CharField())
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)

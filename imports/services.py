@@ -46,7 +46,7 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException, ValidationError
 
 from imports import metrics
-from imports.models import ImportJob, ImportRowError, ImportStatus
+from imports.models import ImportJob, ImportLeadRecord, ImportRowError, ImportStatus
 from imports.parsing import (
     ConvertedBatch,
     CsvRejected,
@@ -55,7 +55,8 @@ from imports.parsing import (
     detect_layout,
     inspect_csv,
 )
-from imports.parsing.layouts import UnknownColumns
+from imports.parsing.layouts import Layout, UnknownColumns, layout_from_choices
+from imports.selectors import import_mapping_for_header
 from imports.serializers import import_resource
 from leads.bulk import (
     IMPORTED,
@@ -107,14 +108,40 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
         raise UploadTooLarge()
     try:
         shape = inspect_csv(upload)
-        layout = detect_layout(shape.header)
+        # A header the agent mapped before is read as they mapped it (docs/imports.md).
+        saved = import_mapping_for_header(tenant=tenant, header=shape.header)
+        if saved is not None:
+            columns = saved.choices()
+            layout = layout_from_choices(shape.header, columns)
+        else:
+            columns, layout = [], detect_layout(shape.header)
     except (CsvRejected, UnknownColumns) as error:
         raise ValidationError({"file": [str(error)]}) from None
 
+    job = import_store(
+        tenant=tenant, upload=upload, file_name=file_name, shape=shape, layout=layout
+    )
+    if saved is not None:
+        ImportJob.objects.filter(pk=job.pk).update(columns=columns, mapping_name=saved.name)
+        saved.used()
+    transaction.on_commit(lambda: _enqueue(job))
+    return job
+
+
+def import_store(
+    *,
+    tenant: AbstractBaseUser,
+    upload: UploadedFile,
+    file_name: str,
+    shape: Any,
+    layout: Layout,
+    status: str = ImportStatus.QUEUED,
+) -> ImportJob:
+    """Keep the checked `upload` in the default storage and create its job."""
     upload.seek(0)
     storage_name = default_storage.save(f"imports/{uuid.uuid4().hex}.csv", upload)
     try:
-        job = ImportJob.objects.create(
+        return ImportJob.objects.create(
             tenant=tenant,
             file_name=file_name,
             file_size=upload.size,
@@ -124,12 +151,23 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
             delimiter=shape.delimiter,
             header=layout.header,
             total_rows=shape.data_rows,
+            status=status,
         )
     except BaseException:
         default_storage.delete(storage_name)
         raise
+
+
+def import_enqueue(*, job: ImportJob) -> None:
+    """Queue the run of a job that was created in preview, once this transaction commits."""
     transaction.on_commit(lambda: _enqueue(job))
-    return job
+
+
+def job_layout(job: ImportJob, header: list[str]) -> Layout:
+    """The layout a job reads its file with: the agent's mapping, else the detected one."""
+    if job.columns:
+        return layout_from_choices(header, job.columns)
+    return detect_layout(header)
 
 
 def _enqueue(job: ImportJob) -> None:
@@ -418,15 +456,16 @@ def _delete_upload(job: ImportJob) -> None:
         logger.exception("import %s: could not delete %s", job.pk, job.storage_name)
 
 
-def _import_rows(
-    job: ImportJob, stored: Any, progress: ImportProgress, *, owner: str, heartbeat: _Heartbeat
-) -> None:
+def _converted_batches(
+    job: ImportJob, stored: Any
+) -> tuple[dict[str, Any], Iterator[tuple[ConvertedBatch, LeadColumns]]]:
+    """Return the owner of the job's leads and its file's batches after the checkpoint."""
     cleaned: dict[int, str] = {}  # line → the control characters its record lost
     records = csv_records(stored, encoding=job.encoding, delimiter=job.delimiter, cleaned=cleaned)
     header = next(records, None)
     if header is None:
         raise CsvRejected("The file has no header row.")
-    layout = detect_layout(header[1])
+    layout = job_layout(job, header[1])
     converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
@@ -445,8 +484,45 @@ def _import_rows(
             lead_bulk_prepare(leads, **lead_owner)
             yield batch, leads
 
+    return lead_owner, converted_batches()
+
+
+class _DryRunDone(Exception):
+    """Raised to roll back everything a dry run wrote."""
+
+
+def import_dry_run(*, job: ImportJob) -> dict[str, int]:
+    """Run the job's file through the real write path in a transaction that is rolled back;
+    return the counts the run would report.
+
+    The very code of a run stores each batch (`_store_batch`), so the counts are the run's
+    own, including any counter a later change adds to it (docs/imports.md).
+    """
+    trial = ImportJob(
+        pk=job.pk, tenant_id=job.tenant_id, encoding=job.encoding, delimiter=job.delimiter,
+        columns=job.columns, header=job.header, errors=[], warnings=[],
+    )  # fmt: skip
+    try:
+        with transaction.atomic(), default_storage.open(job.storage_name, "rb") as stored:
+            lead_owner, batches = _converted_batches(trial, stored)
+            keys = LeadKeys.for_tenant(job.tenant_id)
+            for batch, leads in batches:
+                _store_batch(trial, batch, leads, owner=lead_owner, keys=keys)
+            raise _DryRunDone()
+    except _DryRunDone:
+        pass
+    counts = {name: getattr(trial, name) for name in STATS_FIELDS if name != "processed"}
+    # The do-not-call count, once imports keep one (CONTRACT §7): same counter, same path.
+    counts["doNotCall"] = getattr(trial, "do_not_call", 0)
+    return counts
+
+
+def _import_rows(
+    job: ImportJob, stored: Any, progress: ImportProgress, *, owner: str, heartbeat: _Heartbeat
+) -> None:
+    lead_owner, converted = _converted_batches(job, stored)
     keys = LeadKeys.for_tenant(job.tenant_id)
-    with _prefetched(converted_batches()) as batches:
+    with _prefetched(converted) as batches:
         for batch, leads in batches:
             if heartbeat.lost.is_set():
                 raise LeaseLost()
@@ -533,8 +609,18 @@ def _store_batch(
     owner: dict[str, Any],
     keys: LeadKeys | None = None,
 ) -> None:
-    """Store the usable `leads` of `batch` and count what became of its records."""
-    result = lead_bulk_upsert(rows=leads, keys=keys, **owner)
+    """Store the usable `leads` of `batch` and count what became of its records, and record
+    what it did to leads for undo (imports.undo)."""
+    result = lead_bulk_upsert(rows=leads, keys=keys, record=True, **owner)
+    if result.created_ids or result.replaced:
+        ImportLeadRecord.objects.create(
+            job_id=job.pk,
+            created_ids=result.created_ids,
+            replaced=[
+                [change.lead_id, change.written_at.isoformat(), change.old, change.new]
+                for change in result.replaced
+            ],
+        )
     batch.reject_usable(result.refused)
     job.processed += len(batch)
     job.imported += result.count(IMPORTED)

@@ -108,6 +108,17 @@ class LeadColumns:
 
 
 @dataclass
+class ReplacedValues:
+    """What a write did to a stored lead: the fields it replaced, their old and new values, and
+    the `updated_at` it left (the lead's version). `old` is None when the write could not see it."""
+
+    lead_id: int
+    written_at: datetime
+    old: dict[str, Any] | None
+    new: dict[str, Any]
+
+
+@dataclass
 class BulkUpsertResult:
     """What became of each incoming row, in order: imported, updated, skipped or failed."""
 
@@ -116,6 +127,9 @@ class BulkUpsertResult:
     refused: dict[int, str] = field(default_factory=dict)
     # rows whose lead is on the tenant's do-not-call list
     do_not_call: int = 0
+    # With `record=True`: the leads created, and what was replaced on the stored ones.
+    created_ids: list[int] = field(default_factory=list)
+    replaced: list[ReplacedValues] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return self.outcomes.count(outcome)
@@ -184,12 +198,13 @@ class LeadChangedMeanwhile(IntegrityError):
 class _Slot:
     """One lead as the batch will leave it: already stored (pk) or about to be created."""
 
-    __slots__ = ("changed", "pk", "values")
+    __slots__ = ("changed", "old", "pk", "values")
 
     def __init__(self, values: dict[str, Any], pk: int | None) -> None:
         self.values = values
         self.pk = pk
         self.changed: set[str] = set()
+        self.old: dict[str, Any] = {}  # the stored values the batch replaces
 
 
 def lead_bulk_upsert(
@@ -199,6 +214,7 @@ def lead_bulk_upsert(
     source: str,
     assigned_to_id: int | None = None,
     keys: LeadKeys | None = None,
+    record: bool = False,
 ) -> BulkUpsertResult:
     """Store each of `rows` (normalised model field values) as a new lead or merge it into a match.
 
@@ -209,7 +225,8 @@ def lead_bulk_upsert(
     one row at a time through `lead_upsert`, which settles such races. A row the database
     refuses (DataError) fails alone, with the database's reason, and the others are written.
     `keys`, shared by the batches of one import, spares the lookup of rows no stored lead can
-    match.
+    match. With `record`, the result also names the leads created and the values replaced
+    (an import keeps them to be undone, docs/imports.md).
     """
     if not isinstance(rows, LeadColumns):
         rows = LeadColumns.from_rows(rows)
@@ -218,10 +235,12 @@ def lead_bulk_upsert(
     if not rows.count:
         return BulkUpsertResult()
     owner = _Owner(tenant_id, assigned_to_id, source)
-    return _write_or_split(rows, owner=owner, keys=keys)
+    return _write_or_split(rows, owner=owner, keys=keys, record=record)
 
 
-def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) -> BulkUpsertResult:
+def _write_or_split(
+    rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None, record: bool = False
+) -> BulkUpsertResult:
     """Write `rows` as one batch in a savepoint; if the database refuses a value, write each
     half the same way, in order, down to the single rows it refuses."""
     try:
@@ -232,6 +251,7 @@ def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) 
                 source=owner.source,
                 assigned_to_id=owner.assigned_to_id,
                 keys=keys,
+                record=record,
             )
     except DataError as error:
         if rows.count == 1:
@@ -242,6 +262,7 @@ def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) 
             rows=rows,
             source=owner.source,
             assigned_to_id=owner.assigned_to_id,
+            record=record,
         )
         if keys is not None:
             keys.forget()  # another writer is adding leads: look every row up from now on
@@ -249,10 +270,12 @@ def _write_or_split(rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None) 
     # Rows merge in file order, so the halves are written in order: the second half finds the
     # leads the first one stored, as the whole batch would have.
     middle = rows.count // 2
-    first = _write_or_split(rows.part(0, middle), owner=owner, keys=keys)
-    second = _write_or_split(rows.part(middle, rows.count), owner=owner, keys=keys)
+    first = _write_or_split(rows.part(0, middle), owner=owner, keys=keys, record=record)
+    second = _write_or_split(rows.part(middle, rows.count), owner=owner, keys=keys, record=record)
     first.outcomes += second.outcomes
     first.do_not_call += second.do_not_call
+    first.created_ids += second.created_ids
+    first.replaced += second.replaced
     first.refused.update({middle + position: why for position, why in second.refused.items()})
     return first
 
@@ -274,6 +297,7 @@ def _merge_and_write(
     source: str,
     assigned_to_id: int | None,
     keys: LeadKeys | None,
+    record: bool = False,
 ) -> BulkUpsertResult:
     key_columns = {name: rows.column(name) for name in MATCH_FIELDS}
     # The do-not-call list, read once for the batch's phones, under the lock its writers wait
@@ -345,6 +369,9 @@ def _merge_and_write(
                 if old_key and index[name].get(old_key) is slot:
                     del index[name][old_key]
                 index[name][changes[name]] = slot
+        if record and slot.pk is not None:
+            for name in changes.keys() - slot.old.keys():
+                slot.old[name] = slot.values.get(name)
         slot.values.update(changes)
         slot.changed.update(changes)
         outcomes.append(UPDATED)
@@ -356,6 +383,8 @@ def _merge_and_write(
         if "state" in slot.changed or "phone" in slot.changed:
             zone = time_zone_for(slot.values["state"], slot.values["phone"])
             if zone != slot.values["time_zone"]:
+                if record:
+                    slot.old.setdefault("time_zone", slot.values["time_zone"])
                 slot.values["time_zone"] = zone
         slot.values["seen_updated_at"] = slot.values["updated_at"]
         slot.values["updated_at"] = now
@@ -375,7 +404,29 @@ def _merge_and_write(
         writer.insert(new_leads)
     if keys is not None:
         keys.remember(key_columns)
+    if record:
+        _record_writes(result, tenant_id=tenant_id, now=now, created=bool(created), changed=changed)
     return result
+
+
+def _record_writes(
+    result: BulkUpsertResult, *, tenant_id: int, now: datetime, created: bool, changed: list[_Slot]
+) -> None:
+    """Name the leads this batch created (every one carries the batch's `now` as created_at,
+    found through the tenant's created_at index) and what it replaced on stored ones."""
+    if created:
+        result.created_ids = list(
+            Lead.objects.filter(tenant_id=tenant_id, created_at=now).values_list("id", flat=True)
+        )
+    result.replaced = [
+        ReplacedValues(
+            lead_id=slot.pk,
+            written_at=now,
+            old=slot.old,
+            new={name: slot.values.get(name) for name in slot.old},
+        )
+        for slot in changed
+    ]
 
 
 class _NewLeads:
@@ -511,7 +562,12 @@ def _postgres_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, d
 
 
 def _upsert_each(
-    *, tenant_id: int, rows: LeadColumns, source: str, assigned_to_id: int | None
+    *,
+    tenant_id: int,
+    rows: LeadColumns,
+    source: str,
+    assigned_to_id: int | None,
+    record: bool = False,
 ) -> BulkUpsertResult:
     result = BulkUpsertResult()
     for position, incoming in enumerate(map(rows.row, range(rows.count))):
@@ -529,8 +585,21 @@ def _upsert_each(
         result.do_not_call += upserted.lead.do_not_call
         if upserted.is_new:
             result.outcomes.append(IMPORTED)
+            if record:
+                result.created_ids.append(upserted.lead.pk)
         else:
             result.outcomes.append(UPDATED if upserted.changed_fields else SKIPPED)
+            if record and upserted.changed_fields:
+                # The merge ran one lead at a time and kept no old values: undo keeps this lead.
+                lead = upserted.lead
+                result.replaced.append(
+                    ReplacedValues(
+                        lead_id=lead.pk,
+                        written_at=lead.updated_at,
+                        old=None,
+                        new={name: getattr(lead, name) for name in upserted.changed_fields},
+                    )
+                )
     return result
 
 

@@ -148,3 +148,19 @@ def lead_waiting_summary(*, tenant: AbstractBaseUser) -> WaitingLeads:
     )
     summary = waiting.aggregate(count=Count("id"), oldest=Min("created_at"))
     return WaitingLeads(count=summary["count"], oldest_created_at=summary["oldest"])
+
+
+def lead_versions(
+    *, tenant_id: int, lead_ids: Sequence[int]
+) -> dict[int, tuple[datetime, datetime]]:
+    """Return {lead id: (created_at, updated_at)} of the tenant's leads among `lead_ids` that
+    still exist."""
+    versions: dict[int, tuple[datetime, datetime]] = {}
+    for start in range(0, len(lead_ids), 5000):
+        chunk = lead_ids[start : start + 5000]
+        leads = Lead.objects.filter(tenant_id=tenant_id, pk__in=chunk)
+        versions.update(
+            (pk, (created, updated))
+            for pk, created, updated in leads.values_list("pk", "created_at", "updated_at")
+        )
+    return versions

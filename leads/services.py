@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from leads.bounds import MAX_PRICE
 from leads.events import (
+    send_to_tenant,
     send_to_tenant_on_commit,
     session_group_name,
     sockets_close_on_commit,
@@ -28,6 +29,9 @@ from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 
 logger = logging.getLogger(__name__)
+
+# Leads locked and changed per query when many are written at once.
+BULK_CHUNK = 5000
 
 UNIQUE_FIELD_BY_CONSTRAINT = {
     "lead_unique_tenant_phone": "phone",
@@ -428,3 +432,60 @@ def user_access_end(*, user_id: int) -> None:
 def session_access_end(*, session_key: str) -> None:
     """Close the sockets opened with this session (its user logged out of it)."""
     sockets_close_on_commit([session_group_name(session_key)])
+
+
+# --- Taking writes back (an import's undo) -----------------------------------------------------
+
+# Past this many, the deleted leads are announced by count only (`leads_deleted`): a dashboard
+# shows a page of leads, and a hundred thousand events would only flood its socket.
+DELETED_EVENTS_LIMIT = 1000
+
+
+def lead_delete_unchanged(*, tenant_id: int, versions: Mapping[int, datetime]) -> list[int]:
+    """Delete the tenant's leads among `versions` ({lead id: updated_at}) that still are at that
+    version; return their ids. Tell the tenant's screens which leads went (`lead_deleted`)."""
+    deleted: list[int] = []
+    ids = list(versions)
+    with transaction.atomic():
+        for start in range(0, len(ids), BULK_CHUNK):
+            chunk = ids[start : start + BULK_CHUNK]
+            current = Lead.objects.select_for_update().filter(tenant_id=tenant_id, pk__in=chunk)
+            unchanged = [
+                pk for pk, at in current.values_list("pk", "updated_at") if at == versions[pk]
+            ]
+            Lead.objects.filter(tenant_id=tenant_id, pk__in=unchanged).delete()
+            deleted += unchanged
+        announced = deleted[:DELETED_EVENTS_LIMIT]
+        transaction.on_commit(lambda: _announce_deleted(tenant_id, announced, len(deleted)))
+    return deleted
+
+
+def _announce_deleted(tenant_id: int, lead_ids: list[int], total: int) -> None:
+    for lead_id in lead_ids:
+        send_to_tenant(tenant_id, {"type": "lead_deleted", "leadId": lead_id})
+    if total > len(lead_ids):
+        send_to_tenant(tenant_id, {"type": "leads_deleted", "count": total})
+
+
+def lead_restore_unchanged(
+    *, tenant_id: int, restores: Mapping[int, tuple[datetime, Mapping[str, Any]]]
+) -> list[int]:
+    """Give the tenant's leads back old field values ({lead id: (updated_at, {field: value})}),
+    each only if the lead is still at that version; return the ids restored. Values come as
+    JSON gave them and are converted by the model's fields."""
+    restored: list[int] = []
+    ids = list(restores)
+    with transaction.atomic():
+        for start in range(0, len(ids), BULK_CHUNK):
+            chunk = ids[start : start + BULK_CHUNK]
+            for lead in Lead.objects.select_for_update().filter(tenant_id=tenant_id, pk__in=chunk):
+                version, values = restores[lead.pk]
+                if lead.updated_at != version:
+                    continue
+                for name, value in values.items():
+                    model_field = Lead._meta.get_field(name)
+                    setattr(lead, model_field.attname, model_field.to_python(value))
+                lead.save(update_fields=[*values, "updated_at"])
+                send_to_tenant_on_commit(tenant_id, lead_updated_event(lead))
+                restored.append(lead.pk)
+    return restored

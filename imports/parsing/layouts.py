@@ -4,6 +4,8 @@ Header names are matched case- and whitespace-insensitively for vendor detection
 mapping, punctuation is ignored too ("E-mail", "e_mail" and "EMAIL" are one column).
 """
 
+import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -182,6 +184,15 @@ class Layout:
     # Our export prefixes formula-looking cells with an apostrophe; reading it back removes it.
     unneutralise: bool = False
 
+    def choices(self) -> list[str]:
+        """What this layout does with each column: a field's API name, KEEP or IGNORE."""
+        by_index = {column.index: API_NAME_BY_FIELD[column.field] for column in self.columns}
+        kept = {index for index, _ in self.unmapped}
+        return [
+            by_index.get(index, KEEP if index in kept else IGNORE)
+            for index in range(len(self.header))
+        ]
+
 
 def detect_vendor(header: list[str]) -> str:
     keys = {detection_key(name) for name in header}
@@ -194,6 +205,22 @@ def detect_vendor(header: list[str]) -> str:
 
 def detect_layout(header: list[str]) -> Layout:
     """Return the vendor and column mapping for `header`; raise UnknownColumns if unusable."""
+    layout = recognised_layout(header)
+    mapped_fields = {column.field for column in layout.columns}
+    if not mapped_fields & {"phone", "email"}:
+        named = [_quoted(name) for name in layout.header if name]
+        if len(named) > LISTED_COLUMNS:
+            named[LISTED_COLUMNS:] = [f"and {len(named) - LISTED_COLUMNS} more"]
+        found = ", ".join(named) or "no column names"
+        raise UnknownColumns(
+            f"No phone or email column found in this {layout.vendor} file. "
+            f"Expected at least one of: {PHONE_OR_EMAIL_HINT[layout.vendor]}. Found: {found}."
+        )
+    return layout
+
+
+def recognised_layout(header: list[str]) -> Layout:
+    """Return the vendor and the columns recognised in `header`, usable or not."""
     header = [name.strip() for name in header]
     vendor = detect_vendor(header)
     specs = {
@@ -216,15 +243,6 @@ def detect_layout(header: list[str]) -> Layout:
                 columns.append(Column(index=index, field=field_name, kind=kind))
                 used.add(index)
     mapped_fields = {column.field for column in columns}
-    if not mapped_fields & {"phone", "email"}:
-        named = [_quoted(name) for name in header if name]
-        if len(named) > LISTED_COLUMNS:
-            named[LISTED_COLUMNS:] = [f"and {len(named) - LISTED_COLUMNS} more"]
-        found = ", ".join(named) or "no column names"
-        raise UnknownColumns(
-            f"No phone or email column found in this {vendor} file. "
-            f"Expected at least one of: {PHONE_OR_EMAIL_HINT[vendor]}. Found: {found}."
-        )
     if "first_name" in mapped_fields or "last_name" in mapped_fields:
         columns = [column for column in columns if column.kind != "name"]
     ignored = CROKODIAL_EXPORT_DERIVED if is_own_export else frozenset()
@@ -264,3 +282,155 @@ def _distinct_names(columns: list[tuple[int, str]]) -> list[tuple[int, str]]:
             taken.add(name)
         distinct.append((index, name))
     return distinct
+
+
+# --- Steered imports: suggestions for any header, and layouts from the agent's mapping ---------
+
+KEEP = "keep"
+IGNORE = "ignore"
+# Below this similarity a header gets no fuzzy suggestion.
+FUZZY_CUTOFF = 0.72
+# A fuzzy suggestion is never as sure as a recognised column.
+FUZZY_CONFIDENCE_CAP = 0.9
+# A header word that is a field's alias ("Zip" in "Zip/Postal"): a guess of this confidence.
+WORD_CONFIDENCE = 0.7
+
+
+def _snake_to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _field_kinds() -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for specs in (GENERIC_COLUMNS, NEXTGEN_COLUMNS, MARKETPLACE_COLUMNS):
+        for name, kind, _ in specs:
+            kinds.setdefault(name, kind)
+    return kinds
+
+
+# Every lead field a column may feed (model names), with its converter kind.
+FIELD_KINDS = _field_kinds()
+# The same fields by their camelCase API names ("firstName"), as mappings name them.
+FIELD_BY_API_NAME = {_snake_to_camel(name): name for name in FIELD_KINDS}
+API_NAME_BY_FIELD = {name: api for api, name in FIELD_BY_API_NAME.items()}
+
+
+def _alias_keys() -> dict[str, str]:
+    """column_key → field, for every alias of every layout and every field's own names."""
+    keys: dict[str, str] = {}
+    for name in FIELD_KINDS:
+        keys.setdefault(column_key(name), name)
+    for specs in (GENERIC_COLUMNS, NEXTGEN_COLUMNS, MARKETPLACE_COLUMNS):
+        for name, _, aliases in specs:
+            for alias in aliases:
+                keys.setdefault(column_key(alias), name)
+    return keys
+
+
+ALIAS_KEYS = _alias_keys()
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class ColumnSuggestion:
+    header: str
+    # A lead field's API name, KEEP or IGNORE
+    choice: str
+    confidence: float
+    reason: str  # exact | alias | learned | fuzzy | none
+
+    @property
+    def field(self) -> str | None:
+        return None if self.choice in (KEEP, IGNORE) else self.choice
+
+
+def header_key(header: list[str]) -> str:
+    """Digest of a header as saved mappings match it: names compared as column_key does."""
+    joined = "\x1f".join(column_key(name) for name in header)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def suggest_columns(
+    header: list[str], *, learned: list[str] | None = None
+) -> list[ColumnSuggestion]:
+    """Suggest for each column of `header` a lead field (or keep/ignore), with how sure and why.
+
+    A saved mapping (`learned`, a choice per column) wins. Otherwise the columns the layout
+    detection recognises get exactly its mapping with confidence 1 (`exact` when the header is
+    the field's own name, `alias` when one of its known names); the others a fuzzy guess among
+    the fields still free, or none (kept in vendor_data, as an import keeps them).
+    """
+    header = [name.strip() for name in header]
+    if learned is not None:
+        return [
+            ColumnSuggestion(name, choice, 1.0, "learned")
+            for name, choice in zip(header, learned, strict=True)
+        ]
+    detected = recognised_layout(header).choices()
+    taken = {choice for choice in detected if choice not in (KEEP, IGNORE)}
+    suggestions = []
+    for name, choice in zip(header, detected, strict=True):
+        if choice not in (KEEP, IGNORE):
+            field_name = FIELD_BY_API_NAME[choice]
+            own_names = {column_key(field_name), column_key(choice)}
+            reason = "exact" if column_key(name) in own_names else "alias"
+            suggestions.append(ColumnSuggestion(name, choice, 1.0, reason))
+            continue
+        guess = _fuzzy_field(name, taken) if choice == KEEP else None
+        if guess is not None:
+            api_name, confidence = guess
+            taken.add(api_name)
+            suggestions.append(ColumnSuggestion(name, api_name, confidence, "fuzzy"))
+        else:  # kept in vendor_data, or a column our own export derives (id, source …)
+            suggestions.append(ColumnSuggestion(name, choice, 0.0, "none"))
+    return suggestions
+
+
+def _fuzzy_field(name: str, taken: set[str]) -> tuple[str, float] | None:
+    key = column_key(name)
+    if not key:
+        return None
+    free = {
+        alias: field_name for alias, field_name in ALIAS_KEYS.items() if field_name not in taken
+    }
+    for word in _WORDS.findall(name.lower()):
+        if len(word) >= 3 and word in free:
+            return free[word], WORD_CONFIDENCE
+    best = difflib.get_close_matches(key, free, n=1, cutoff=FUZZY_CUTOFF)
+    if not best:
+        return None
+    ratio = difflib.SequenceMatcher(None, key, best[0]).ratio()
+    return free[best[0]], round(min(ratio, FUZZY_CONFIDENCE_CAP), 2)
+
+
+def layout_from_choices(header: list[str], choices: list[str]) -> Layout:
+    """Return the layout that reads column i of `header` as `choices[i]`: a lead field's API
+    name, KEEP (into vendor_data) or IGNORE."""
+    header = [name.strip() for name in header]
+    vendor = detect_vendor(header)
+    columns = [
+        Column(
+            index=index,
+            field=FIELD_BY_API_NAME[choice],
+            kind=FIELD_KINDS[FIELD_BY_API_NAME[choice]],
+        )
+        for index, choice in enumerate(choices)
+        if choice not in (KEEP, IGNORE)
+    ]
+    mapped_fields = {column.field for column in columns}
+    if "first_name" in mapped_fields or "last_name" in mapped_fields:
+        columns = [column for column in columns if column.kind != "name"]
+    keys = [column_key(name) for name in header]
+    is_own_export = vendor == ImportVendor.GENERIC and set(keys) >= CROKODIAL_EXPORT_MARKERS
+    unmapped = _distinct_names(
+        [(index, name) for index, name in enumerate(header) if choices[index] == KEEP and name]
+    )
+    return Layout(
+        vendor=vendor,
+        source=SOURCE_BY_VENDOR[vendor],
+        header=header,
+        columns=columns,
+        unmapped=unmapped,
+        unneutralise=is_own_export,
+    )
