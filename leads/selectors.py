@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.db.models.functions import Lower
+from django.db.models.lookups import IContains
 from django.http import Http404
 
-from leads.models import Disposition, Lead, LeadStatus
+from leads.models import Disposition, Lead, LeadStatus, SearchText
 
 NO_DISPOSITION = "No Disposition"
 
@@ -45,12 +46,14 @@ def _digits(text: str) -> str:
 
 
 def _search_q(search: str) -> Q:
-    """Match every word against name, email or phone digits; a whole phone number matches too."""
+    """Match every word against name, email or phone digits; a whole phone number matches too.
+
+    A word matches the first name, last name or email when it occurs in them joined by spaces
+    (it holds no space itself), which is what the trigram index on PostgreSQL covers.
+    """
     condition = Q()
     for word in search.split():
-        matches = (
-            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
-        )
+        matches = Q(IContains(SearchText(), word))
         digits = _digits(word)
         if len(digits) >= MIN_PHONE_SEARCH_DIGITS:
             matches |= Q(phone__contains=digits)
