@@ -1,7 +1,7 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import RegexValidator
 from django.db import models
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db.models import F, Func, Q
 from django.db.models.functions import Lower, Upper
 
