@@ -143,7 +143,12 @@ class Lead(models.Model):
         # One index per desk sort, in the sort's own terms with the id that breaks ties, so a
         # page in either direction is read off the index (leads.selectors.SORT_FIELDS).
         indexes = [
-            models.Index(fields=["tenant", "created_at", "id"], name="lead_tenant_created_id"),
+            # The list filters ride along, so a filtered deep page is read off this index alone.
+            models.Index(
+                fields=["tenant", "created_at", "id"],
+                include=["state", "disposition", "source", "status"],
+                name="lead_tenant_created_id",
+            ),
             models.Index(
                 F("tenant"), Lower("first_name"), Lower("last_name"), F("id"), name="lead_sort_name"
             ),
@@ -157,7 +162,7 @@ class Lead(models.Model):
             models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
             # The speed-to-lead header: leads nobody has worked yet, oldest first.
             models.Index(
-                fields=["tenant", "created_at"],
+                fields=["tenant", "created_at", "id"],
                 condition=Q(status="New", disposition=""),
                 name="lead_waiting",
             ),

@@ -93,13 +93,12 @@ def total_of(items: QuerySet) -> tuple[int, bool]:
 
 
 def page_slice(items: QuerySet, *, start: int, limit: int) -> QuerySet:
-    """Return `items[start : start + limit]`, finding a deep page's ids first.
+    """Return `items[start : start + limit]`, finding the page's ids first.
 
-    The id query is answered from the sort's index alone, so the rows a deep page skips are
-    never fetched from the table; the page's own rows are then read by primary key, in order.
+    The id query is answered from the sort's index alone (the list filters are included in the
+    default sort's index), so neither the rows a deep page skips nor those a filter rejects are
+    fetched from the table; the page's own rows are then read by primary key, in order.
     """
-    if start == 0:
-        return items[:limit]
     ids = list(items.values_list("pk", flat=True)[start : start + limit])
     return items.filter(pk__in=ids)
 

@@ -138,11 +138,21 @@ def lead_list_callable_now(
     Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
     """
     leads = lead_list(tenant=tenant, filters=filters)
-    zones = Lead.objects.filter(tenant=tenant).exclude(time_zone="").values_list("time_zone")
-    callable_zones = [
-        zone for (zone,) in zones.distinct().order_by() if time_zone_is_callable(zone, now)
-    ]
+    callable_zones = [zone for zone in _time_zones(tenant) if time_zone_is_callable(zone, now)]
     return leads.filter(time_zone__in=callable_zones)
+
+
+def _time_zones(tenant: AbstractBaseUser) -> list[str]:
+    """The tenant's distinct time zones, one index probe each (a DISTINCT would read every lead)."""
+    zones: list[str] = []
+    tenant_leads = Lead.objects.filter(tenant=tenant).order_by("time_zone")
+    while (
+        zone := tenant_leads.filter(time_zone__gt=zones[-1] if zones else "")
+        .values_list("time_zone", flat=True)
+        .first()
+    ):
+        zones.append(zone)
+    return zones
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['tenant', 'created_at', 'id'], name='lead_tenant_created_id'),
+            index=models.Index(fields=['tenant', 'created_at', 'id'], include=('state', 'disposition', 'source', 'status'), name='lead_tenant_created_id'),
         ),
         migrations.AddIndex(
             model_name='lead',
@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(condition=models.Q(('disposition', ''), ('status', 'New')), fields=['tenant', 'created_at'], name='lead_waiting'),
+            index=models.Index(condition=models.Q(('disposition', ''), ('status', 'New')), fields=['tenant', 'created_at', 'id'], name='lead_waiting'),
         ),
         AddIndexOnPostgreSQL(
             model_name='lead',
