@@ -143,10 +143,10 @@ class Lead(models.Model):
         # One index per desk sort, in the sort's own terms with the id that breaks ties, so a
         # page in either direction is read off the index (leads.selectors.SORT_FIELDS).
         indexes = [
-            # The list filters ride along, so a filtered deep page is read off this index alone.
+            # The list filters ride along (as key columns: SQLite has no INCLUDE), so a filtered
+            # page in date order is read off this index alone.
             models.Index(
-                fields=["tenant", "created_at", "id"],
-                include=["state", "disposition", "source", "status"],
+                fields=["tenant", "created_at", "id", "state", "disposition", "source", "status"],
                 name="lead_tenant_created_id",
             ),
             models.Index(

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['tenant', 'created_at', 'id'], include=('state', 'disposition', 'source', 'status'), name='lead_tenant_created_id'),
+            index=models.Index(fields=['tenant', 'created_at', 'id', 'state', 'disposition', 'source', 'status'], name='lead_tenant_created_id'),
         ),
         migrations.AddIndex(
             model_name='lead',
