@@ -1,7 +1,9 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
+from django.db.models.functions import Lower, Upper
 
 from leads.bounds import PRICE_DECIMAL_PLACES, PRICE_MAX_DIGITS
 
@@ -21,6 +23,21 @@ class LeadStatus(models.TextChoices):
     FOLLOW_UP = "Follow-up"
     WON = "Won"
     LOST = "Lost"
+
+
+class SearchText(Func):
+    """First name, last name and email, space-separated: what a search word is matched against.
+
+    A search word holds no whitespace, so it matches this text exactly when it matches one of
+    the three fields; one trigram index on it serves all three (docs/desk.md).
+    """
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+    def __init__(self) -> None:
+        super().__init__(F("first_name"), F("last_name"), F("email"))
 
 
 class Lead(models.Model):
@@ -125,10 +142,24 @@ class Lead(models.Model):
                 condition=~Q(phone="", email=""), name="lead_has_phone_or_email"
             ),
         ]
+        # One index per desk sort, in the sort's own terms with the id that breaks ties, so a
+        # page in either direction is read off the index (leads.selectors.SORT_FIELDS).
         indexes = [
-            models.Index(fields=["tenant", "-created_at"], name="lead_tenant_created"),
-            models.Index(fields=["tenant", "state"], name="lead_tenant_state"),
+            # The list filters ride along (as key columns: SQLite has no INCLUDE), so a filtered
+            # page in date order is read off this index alone.
+            models.Index(
+                fields=["tenant", "created_at", "id", "state", "disposition", "source", "status"],
+                name="lead_tenant_created_id",
+            ),
+            models.Index(
+                F("tenant"), Lower("first_name"), Lower("last_name"), F("id"), name="lead_sort_name"
+            ),
+            models.Index(F("tenant"), Lower("email"), F("id"), name="lead_sort_email"),
+            models.Index(fields=["tenant", "phone", "id"], name="lead_sort_phone"),
+            models.Index(fields=["tenant", "state", "id"], name="lead_tenant_state_id"),
             models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
+            models.Index(F("tenant"), Lower("disposition"), F("id"), name="lead_sort_disposition"),
+            models.Index(fields=["tenant", "time_zone", "id"], name="lead_sort_time_zone"),
             models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
             models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
             # Partial: the few flagged leads only, so an unflagged insert never touches it.
@@ -137,6 +168,15 @@ class Lead(models.Model):
                 name="lead_tenant_do_not_call",
                 condition=Q(do_not_call=True),
             ),
+            # The speed-to-lead header: leads nobody has worked yet, oldest first.
+            models.Index(
+                fields=["tenant", "created_at", "id"],
+                condition=Q(status="New", disposition=""),
+                name="lead_waiting",
+            ),
+            # Search by a fragment (pg_trgm; PostgreSQL only, see migration 0006).
+            GinIndex(OpClass(Upper(SearchText()), name="gin_trgm_ops"), name="lead_search_trgm"),
+            GinIndex(OpClass(F("phone"), name="gin_trgm_ops"), name="lead_phone_trgm"),
         ]
 
     def __str__(self) -> str:

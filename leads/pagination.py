@@ -1,9 +1,11 @@
 """Query parameters and the page every list answers with: {"results", "pagination"}."""
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
@@ -13,6 +15,9 @@ from rest_framework.exceptions import ValidationError
 from leads.bounds import MAX_PAGE
 
 MIN_LIMIT, DEFAULT_LIMIT, MAX_LIMIT = 10, 50, 100
+# Up to this many matches a list counts them; past it, on PostgreSQL, the planner's estimate
+# stands in and the page says so ("totalIsEstimate": true), so no page reads a whole tenant.
+EXACT_COUNT_LIMIT = 10_000
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "page",
@@ -67,20 +72,57 @@ class PageParamsSerializer(QueryParamsSerializer):
     )
 
 
+def _planner_estimate(items: QuerySet) -> int:
+    plan = json.loads(items.order_by().explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def total_of(items: QuerySet) -> tuple[int, bool]:
+    """Return how many `items` there are and whether that number is an estimate.
+
+    Exact up to EXACT_COUNT_LIMIT (reading at most that many index entries); above it the
+    planner's estimate on PostgreSQL, never below the limit. SQLite, the small embedded
+    default, always counts.
+    """
+    if connections[items.db].vendor != "postgresql":
+        return items.count(), False
+    counted = items.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+    if counted <= EXACT_COUNT_LIMIT:
+        return counted, False
+    return max(_planner_estimate(items), counted), True
+
+
+def page_slice(items: QuerySet, *, start: int, limit: int) -> QuerySet:
+    """Return `items[start : start + limit]`, finding the page's ids first.
+
+    The id query is answered from the sort's index alone (the list filters are included in the
+    default sort's index), so neither the rows a deep page skips nor those a filter rejects are
+    fetched from the table; the page's own rows are then read by primary key, in order.
+    """
+    ids = list(items.values_list("pk", flat=True)[start : start + limit])
+    return items.filter(pk__in=ids)
+
+
 def page_of(
     items: QuerySet, *, page: int, limit: int, serialize: Callable[[QuerySet], list]
 ) -> dict[str, Any]:
-    total = items.count()
     start = (page - 1) * limit
-    return {
-        "results": serialize(items[start : start + limit]),
-        "pagination": {
-            "total": total,
-            "page": page,
-            "pages": max(1, math.ceil(total / limit)),
-            "limit": limit,
-        },
+    results = serialize(page_slice(items, start=start, limit=limit))
+    total, is_estimate = total_of(items)
+    if is_estimate and (len(results) < limit and (results or page == 1)):
+        # The last page: where it ends is the exact total.
+        total, is_estimate = start + len(results), False
+    elif is_estimate:
+        total = max(total, start + len(results) + 1)
+    pagination = {
+        "total": total,
+        "page": page,
+        "pages": max(1, math.ceil(total / limit)),
+        "limit": limit,
     }
+    if is_estimate:
+        pagination["totalIsEstimate"] = True
+    return {"results": results, "pagination": pagination}
 
 
 PAGINATION_SCHEMA = inline_serializer(
@@ -90,6 +132,11 @@ PAGINATION_SCHEMA = inline_serializer(
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),
         "limit": serializers.IntegerField(),
+        "totalIsEstimate": serializers.BooleanField(
+            required=False,
+            help_text=f"Present, true, when more than {EXACT_COUNT_LIMIT:,} items match: "
+            "`total` and `pages` are then the database's estimate.",
+        ),
     },
 )
 

@@ -18,6 +18,7 @@ from leads.apis import LeadPageSerializer
 from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
+from leads.pagination import page_slice, total_of
 from leads.selectors import (
     NO_DISPOSITION,
     LeadFilters,
@@ -124,11 +125,11 @@ def desk_view(request: HttpRequest) -> HttpResponse:
         leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
     else:
         leads = lead_list(tenant=request.user, filters=filters)
-    total = leads.count()
+    total, total_is_estimate = total_of(leads)
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
     start = (page - 1) * limit
-    rows = [desk_row(lead, now) for lead in leads[start : start + limit]]
+    rows = [desk_row(lead, now) for lead in page_slice(leads, start=start, limit=limit)]
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
@@ -176,6 +177,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "limit": limit,
         "total": total,
+        "totalIsEstimate": total_is_estimate,
         "apiQuery": api_query,
         "noDisposition": NO_DISPOSITION,
         "dispositions": [
@@ -193,6 +195,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "pagination": {
                 "total": total,
+                "total_is_estimate": total_is_estimate,
                 "page": page,
                 "pages": pages,
                 "limit": limit,

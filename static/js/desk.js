@@ -13,6 +13,8 @@ const resolvedStubs = new Set();
 const STUB_PATIENCE_MS = 20000;
 const FRESH_MS = 6000;
 let total = config.total;
+// Above a threshold the server estimates the total (leads.pagination.total_of).
+let totalIsEstimate = Boolean(config.totalIsEstimate);
 let unseenCount = 0;
 
 // New leads go on top only where the top is the newest: the first page, newest first.
@@ -108,7 +110,7 @@ function highlight(row) {
 
 function showCounts() {
   emptyState.hidden = tbody.children.length > 0;
-  resultCount.textContent = `${total} lead${total === 1 ? "" : "s"}${filters.callable ? " callable now" : ""}`;
+  resultCount.textContent = `${totalIsEstimate ? "about " : ""}${total} lead${total === 1 ? "" : "s"}${filters.callable ? " callable now" : ""}`;
 }
 
 function trimToPage() {
@@ -192,7 +194,10 @@ async function catchUp() {
       return row;
     });
     tbody.replaceChildren(...stubs, ...rows);
-    if (!filters.callable) total = page.pagination.total;
+    if (!filters.callable) {
+      total = page.pagination.total;
+      totalIsEstimate = Boolean(page.pagination.totalIsEstimate);
+    }
   } else {
     for (const lead of leads) {
       const existing = rowFor(lead.id);

@@ -1,0 +1,278 @@
+"""The desk at scale (docs/desk.md): indexed search finds what the plain search found, counts
+above a threshold are flagged estimates, deep pages keep the order, the export's bytes stay."""
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from leads import pagination
+from leads.exports import EXPORT_COLUMNS, ExportRow, neutralise
+from leads.models import Lead, LeadSource
+from leads.selectors import LeadFilters, lead_list
+from tests.factories import make_lead, set_created_at
+from tests.leads.test_lead_export_api import body_of
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def search_before(tenant: Any, search: str) -> list[int]:
+    """The search as it was before the trigram index: each field matched on its own."""
+    condition = Q()
+    for word in search.split():
+        matches = (
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+        )
+        digits = "".join(ch for ch in word if ch in "0123456789")
+        if len(digits) >= 3:
+            matches |= Q(phone__contains=digits)
+        condition &= matches
+    text = search.strip()
+    digits = "".join(ch for ch in text if ch in "0123456789")
+    if text and all(ch in "+0123456789 ().-" for ch in text) and len(digits) >= 3:
+        condition |= Q(phone__contains=digits)
+    leads = Lead.objects.filter(tenant=tenant).filter(condition)
+    return sorted(leads.values_list("id", flat=True))
+
+
+@pytest.fixture
+def people(agent, other_agent):
+    rows = [
+        ("John", "Smith", "john.smith@gmail.com", "+12104611180"),
+        ("Johnny", "Smithers", "js@yahoo.com", "+12104611181"),
+        ("Mary Ann", "O'Brien", "maryann@obrien.ie", "+13125550100"),
+        ("Zoë", "Muñoz", "zoe.munoz@example.com", "+447946095800"),
+        ("Renée", "Ødegaard", "", "+15125554444"),
+        ("Ann", "Lee", "ann_lee@example.com", "+17135550199"),
+        ("Lee", "Annson", "lee%ann@example.com", "+17135551180"),
+        ("", "", "only.email1180@example.com", ""),
+        ("Bo", "Jo", "bojo@x.com", "+19175550123"),
+        ("Jo", "Bo", "jo@x.com", "+19175550124"),
+    ]
+    for first, last, email, phone in rows:
+        make_lead(agent, first_name=first, last_name=last, email=email, phone=phone)
+        # The same people in another tenant: never found by this agent's search.
+        make_lead(other_agent, first_name=first, last_name=last, email=email, phone=phone)
+    return agent
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        "smith",
+        "SMITH",
+        "mit",
+        "john smith",
+        "Ann",
+        "mary ann",
+        "o'brien",
+        "zoë",
+        "MUÑOZ",
+        "Ødegaard",
+        "2104611180",
+        "(210) 461-1180",
+        "+1 210 461 1180",
+        "210-461-1180",
+        "1180",
+        "461",
+        "john.smith@gmail.com",
+        "JOHN.SMITH@GMAIL.COM",
+        "jo@x.com",
+        "gmail",
+        "@example.com",
+        "ann_lee",
+        "lee%ann",
+        "%",
+        "_",
+        "jo",
+        "nobody",
+        "smith 1181",
+    ],
+)
+def test_search_finds_the_leads_the_plain_search_found(people, search):
+    found = sorted(lead_list(tenant=people, filters=LeadFilters(search=search)).values_list(
+        "id", flat=True
+    ))  # fmt: skip
+    assert found == search_before(people, search)
+
+
+def test_search_through_the_api_gives_the_same_leads(agent_client, people):
+    for search in ("smith", "(210) 461-1180", "jo@x.com", "1180"):
+        response = agent_client.get("/api/leads", {"search": search})
+        assert response.status_code == HTTPStatus.OK
+        ids = sorted(lead["id"] for lead in response.json()["results"])
+        assert ids == search_before(people, search)
+
+
+@pytest.fixture
+def low_threshold(monkeypatch):
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+
+
+def _bulk(tenant: Any, count: int, **fields: Any) -> None:
+    Lead.objects.bulk_create(
+        Lead(
+            tenant=tenant,
+            first_name=f"First{i:03d}",
+            last_name="Same",
+            phone=f"+1415555{i:04d}",
+            email=f"lead{i}@example.com",
+            source=LeadSource.NEXTGEN,
+            **fields,
+        )
+        for i in range(count)
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE leads_lead")
+
+
+def test_a_total_above_the_threshold_is_flagged_as_an_estimate(agent, agent_client, low_threshold):
+    _bulk(agent, 12)
+    page = agent_client.get("/api/leads", {"limit": 10}).json()["pagination"]
+    if connection.vendor == "postgresql":
+        assert page["totalIsEstimate"] is True
+        assert page["total"] > pagination.EXACT_COUNT_LIMIT
+        assert page["pages"] >= 2
+    else:  # SQLite, the embedded default, always counts
+        assert page == {"total": 12, "page": 1, "pages": 2, "limit": 10}
+
+
+def test_a_total_within_the_threshold_is_exact_and_unflagged(agent, agent_client, low_threshold):
+    _bulk(agent, 5)
+    page = agent_client.get("/api/leads").json()["pagination"]
+    assert page == {"total": 5, "page": 1, "pages": 1, "limit": 50}
+
+
+def test_the_last_page_of_an_estimated_list_gives_the_exact_total(
+    agent, agent_client, low_threshold
+):
+    _bulk(agent, 23)
+    page = agent_client.get("/api/leads", {"limit": 10, "page": 3}).json()
+    assert len(page["results"]) == 3
+    assert page["pagination"] == {"total": 23, "page": 3, "pages": 3, "limit": 10}
+
+
+def test_the_schema_declares_the_estimate_flag(client):
+    schema = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    properties = schema["components"]["schemas"]["Pagination"]["properties"]
+    assert properties["totalIsEstimate"]["type"] == "boolean"
+    assert "totalIsEstimate" not in schema["components"]["schemas"]["Pagination"]["required"]
+
+
+SORT_KEYS = {
+    "createdAt": lambda lead: (lead.created_at,),
+    "name": lambda lead: (lead.first_name.lower(), lead.last_name.lower()),
+    "email": lambda lead: (lead.email.lower(),),
+    "phone": lambda lead: (lead.phone,),
+    "state": lambda lead: (lead.state,),
+    "disposition": lambda lead: (lead.disposition.lower(),),
+    "timeZone": lambda lead: (lead.time_zone,),
+}
+
+
+@pytest.fixture
+def tied_leads(agent, other_agent):
+    """35 leads sharing few values, so most of every order is decided by the id."""
+    leads = []
+    for i in range(35):
+        lead = make_lead(
+            agent,
+            first_name=("ann", "Ann", "Bob")[i % 3],
+            last_name=("Lee", "lee")[i % 2],
+            email="" if i % 4 == 0 else f"{('a', 'B', 'c')[i % 3]}{i}@example.com",
+            state=("TX", "CA", "")[i % 3],
+            disposition=("", "Sold", "sold")[i % 3],
+            time_zone=("America/Chicago", "")[i % 2],
+        )
+        leads.append(set_created_at(lead, START + timedelta(minutes=i % 4)))
+        make_lead(other_agent)
+    return leads
+
+
+@pytest.mark.parametrize("sort_by", list(SORT_KEYS))
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+@pytest.mark.parametrize("estimated", [False, True], ids=["exact-count", "estimated-count"])
+def test_pages_in_turn_give_every_lead_once_in_order_ties_broken_by_id(
+    agent_client, tied_leads, sort_by, direction, estimated, monkeypatch
+):
+    if estimated:
+        monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+    seen = []
+    for page in range(1, 5):
+        response = agent_client.get(
+            "/api/leads", {"sortBy": sort_by, "sortDirection": direction, "limit": 10, "page": page}
+        )
+        assert response.status_code == HTTPStatus.OK
+        seen += [lead["id"] for lead in response.json()["results"]]
+    key = SORT_KEYS[sort_by]
+    expected = sorted(tied_leads, key=lambda lead: (*key(lead), lead.id))
+    if direction == "desc":
+        expected.reverse()
+    assert seen == [lead.id for lead in expected]
+
+
+def test_a_deep_page_of_a_search_keeps_the_order(agent, agent_client, tied_leads):
+    response = agent_client.get(
+        "/api/leads",
+        {"search": "ann", "sortBy": "name", "sortDirection": "asc", "limit": 10, "page": 2},
+    )
+    matches = Lead.objects.filter(tenant=agent, first_name__iexact="ann").order_by(
+        Lower("first_name"), Lower("last_name"), F("id")
+    )
+    assert [lead["id"] for lead in response.json()["results"]] == [
+        lead.id for lead in matches[10:20]
+    ]
+
+
+def export_before(leads: list[Lead]) -> bytes:
+    """The export as it was written before the cursor and row tuples: from model instances."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(neutralise(name) for name, _ in EXPORT_COLUMNS)
+    for lead in leads:
+        writer.writerow(neutralise(value(lead)) for _, value in EXPORT_COLUMNS)
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def test_the_export_bytes_are_those_of_the_model_instances(agent, other_agent, agent_client):
+    hostile = ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", 'say "hi", ok', "line\nbreak", ""]
+    for i, text in enumerate(hostile):
+        lead = make_lead(
+            agent,
+            first_name=text,
+            last_name=f"Ünïcödé {i}",
+            city=text,
+            notes=f"{text} notes, with commas",
+            dob=date(1960, 1, i + 1) if i % 2 else None,
+            price=Decimal("12.50") if i % 3 else None,
+            nextgen_id=f"ng-{i}" if i % 2 else "",
+            campaign_name="Spring, 2024",
+            disposition=("", "Sold", "Unhealthy/Referred")[i % 3],
+        )
+        set_created_at(lead, START + timedelta(seconds=i * 1.5))
+    make_lead(agent, phone="+447946095800", email="")
+    make_lead(agent, phone="2104611180 raw")  # hand-edited in the admin: exported as stored
+    make_lead(other_agent)
+    response = agent_client.get("/api/leads/export")
+    assert response.status_code == HTTPStatus.OK
+    expected = export_before(list(lead_list(tenant=agent)))
+    assert body_of(response) == expected
+
+
+def test_every_export_column_reads_the_same_from_a_row_as_from_the_model(agent):
+    lead = make_lead(agent, dob=date(1970, 2, 3), price=Decimal("7.25"), notes="n", street2="s")
+    lead = Lead.objects.get(pk=lead.pk)
+    (values,) = Lead.objects.filter(pk=lead.pk).values_list(*ExportRow._fields)
+    row = ExportRow._make(values)
+    for name, value in EXPORT_COLUMNS:
+        assert value(row) == value(lead), name
