@@ -115,7 +115,7 @@ def _cell(lead: Lead, name: str, value: Callable[[Lead], object]) -> object:
 ROW_FIELDS = (
     "id", "first_name", "last_name", "email", "phone", "street1", "street2", "city", "state",
     "zipcode", "dob", "gender", "source", "status", "disposition", "notes", "nextgen_id",
-    "price", "campaign_name", "time_zone", "created_at",
+    "price", "campaign_name", "time_zone", "created_at", "do_not_call",
 )  # fmt: skip
 ROWS_PER_FETCH = 2000
 
