@@ -39,6 +39,7 @@ class LeadFilters:
     sort_by: str = "createdAt"
     sort_direction: str = "desc"
     do_not_call: bool | None = None
+    never_attempted: bool = False
 
 
 def _digits(text: str) -> str:
@@ -80,6 +81,8 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(source__in=filters.sources)
     if filters.do_not_call is not None:
         leads = leads.filter(do_not_call=filters.do_not_call)
+    if filters.never_attempted:
+        leads = leads.filter(attempts_total=0)
     columns = (*SORT_FIELDS[filters.sort_by], F("id"))
     if filters.sort_direction == "desc":
         return leads.order_by(*(column.desc() for column in columns))
