@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from leads.events import send_to_tenant_on_commit
 from leads.models import CallAttempt, CallingRule, Lead
+from leads.selectors import LeadFilters, lead_list
 from leads.services import lead_updated_event
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -188,6 +189,44 @@ def lead_callability(
         else:
             break
     return Callability(False, reason, lead.time_zone, local, window, moment, in_period)
+
+
+def lead_list_callable_now(
+    *, tenant: AbstractBaseUser, filters: LeadFilters | None = None, now: datetime
+) -> QuerySet[Lead]:
+    """`lead_list`, keeping only leads `lead_callability` would let the agent call at `now`.
+
+    Hours are decided per (state, time zone) pair, a handful per tenant, so the database filters
+    on a short list; the cap is decided lead by lead only for the few called in the last 24 hours
+    in a state with a cap.
+    """
+    rules = calling_rules()
+    leads = lead_list(tenant=tenant, filters=filters or LeadFilters()).filter(do_not_call=False)
+    pairs = (
+        Lead.objects.filter(tenant=tenant)
+        .exclude(time_zone="")
+        .values_list("state", "time_zone")
+        .distinct()
+        .order_by()
+    )
+    open_pairs = Q(pk__in=[])
+    capped_states = []
+    for state, time_zone in pairs:
+        probe = Lead(state=state, time_zone=time_zone)
+        if lead_callability(lead=probe, at=now, rules=rules).callable:
+            open_pairs |= Q(state=state, time_zone=time_zone)
+            if effective_rule(state=state, rules=rules).max_calls_per_24h is not None:
+                capped_states.append(state)
+    leads = leads.filter(open_pairs)
+    recently_called = Lead.objects.filter(
+        tenant=tenant, state__in=capped_states, last_attempt_at__gt=now - ROLLING_PERIOD
+    )
+    over_cap = [
+        lead.pk
+        for lead in recently_called
+        if not lead_callability(lead=lead, at=now, rules=rules).callable
+    ]
+    return leads.exclude(pk__in=over_cap) if over_cap else leads
 
 
 # --- Attempts --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -114,6 +115,8 @@ class CallabilityApi(APIView):
         lead = lead_get(tenant=request.user, lead_id=lead_id)
         params = AtSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        if "at" in request.query_params and "at" not in params.validated_data:
+            raise ValidationError({"at": ["Give a time, or leave `at` out for now."]})
         at = params.validated_data.get("at") or services.clock()
         return Response(callability_resource(lead_callability(lead=lead, at=at)))
 
@@ -133,15 +136,25 @@ class AttemptPageSerializer(PageParamsSerializer):
     pass
 
 
+class TextField(serializers.CharField):
+    """A JSON string only: DRF's CharField would store `0` or `true` as text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CallAttemptListApi(APIView):
+    # A nested `override` has no faithful form encoding: JSON only (others answer 415).
+    parser_classes = [JSONParser]
+
     class InputSerializer(serializers.Serializer):
         outcome = serializers.ChoiceField(CallOutcome.values, required=False, allow_blank=True)
-        note = serializers.CharField(
-            required=False, allow_blank=True, max_length=CALL_NOTE_MAX_LENGTH
-        )
+        note = TextField(required=False, allow_blank=True, max_length=CALL_NOTE_MAX_LENGTH)
         override = inline_serializer(
             "CallOverride",
-            {"reason": serializers.CharField(max_length=OVERRIDE_REASON_MAX_LENGTH)},
+            {"reason": TextField(max_length=OVERRIDE_REASON_MAX_LENGTH)},
             required=False,
             help_text="Call although the rules forbid it now; the reason is recorded.",
         )
@@ -176,7 +189,9 @@ class CallAttemptListApi(APIView):
             "CallAttemptCreate",
             {
                 "outcome": serializers.ChoiceField(CallOutcome.values, required=False),
-                "note": serializers.CharField(required=False, max_length=CALL_NOTE_MAX_LENGTH),
+                "note": TextField(
+                    required=False, allow_blank=True, max_length=CALL_NOTE_MAX_LENGTH
+                ),
                 "override": inline_serializer(
                     "CallOverride",
                     {"reason": serializers.CharField(max_length=OVERRIDE_REASON_MAX_LENGTH)},

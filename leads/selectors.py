@@ -3,8 +3,7 @@
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Min, Q, QuerySet
@@ -105,36 +104,6 @@ def disposition_list(*, tenant: AbstractBaseUser) -> QuerySet[Disposition]:
 
 
 # --- The desk page: who may be called now, who is waiting -------------------------------------
-
-CALLING_HOURS = (time(8, 0), time(21, 0))  # local time of the lead: from 8:00, until 21:00
-
-
-def time_zone_is_callable(time_zone: str, now: datetime) -> bool | None:
-    """True when it is calling hours in `time_zone` at `now`; None when the zone is unknown."""
-    try:
-        local = now.astimezone(ZoneInfo(time_zone)).time() if time_zone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        local = None
-    if local is None:
-        return None
-    start, end = CALLING_HOURS
-    return start <= local < end
-
-
-def lead_list_callable_now(
-    *, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters(), now: datetime
-) -> QuerySet[Lead]:
-    """`lead_list`, keeping only leads whose local time is within calling hours at `now` and
-    that are not on the do-not-call list.
-
-    Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
-    """
-    leads = lead_list(tenant=tenant, filters=filters).filter(do_not_call=False)
-    zones = Lead.objects.filter(tenant=tenant).exclude(time_zone="").values_list("time_zone")
-    callable_zones = [
-        zone for (zone,) in zones.distinct().order_by() if time_zone_is_callable(zone, now)
-    ]
-    return leads.filter(time_zone__in=callable_zones)
 
 
 @dataclass(frozen=True)

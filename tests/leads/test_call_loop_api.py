@@ -25,9 +25,8 @@ def clock(monkeypatch):
 
 
 def florida_lead(agent, **fields) -> Lead:
-    return make_lead(
-        agent, state="FL", phone="+13055550101", time_zone="America/New_York", **fields
-    )
+    values = {"state": "FL", "phone": "+13055550101", "time_zone": "America/New_York"}
+    return make_lead(agent, **{**values, **fields})
 
 
 def callability(client, lead: Lead, at: datetime | None = None):
@@ -258,6 +257,8 @@ def test_a_do_not_call_lead_is_refused(agent, agent_client, clock):
         {"outcome": "sold it"},
         {"override": {"reason": ""}},
         {"override": "because"},
+        {"override": {"reason": 0}},
+        {"note": 7},
         {"note": "x" * 2001},
         ["outcome"],
     ],
@@ -268,6 +269,17 @@ def test_a_malformed_attempt_is_refused(agent, agent_client, clock, body):
     response = agent_client.post(f"/api/leads/{lead.pk}/attempts", body, format="json")
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not CallAttempt.objects.exists()
+
+
+def test_an_attempt_must_be_json(agent, agent_client, clock):
+    lead = florida_lead(agent)
+
+    response = agent_client.post(
+        f"/api/leads/{lead.pk}/attempts", {"override": "{}"}, format="multipart"
+    )
+
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     assert not CallAttempt.objects.exists()
 
 
@@ -296,3 +308,52 @@ def test_the_list_filters_leads_never_tried(agent, agent_client, clock):
     assert response.status_code == HTTPStatus.OK
     assert [row["id"] for row in response.json()["results"]] == [untried.pk]
     assert agent_client.get("/api/leads", {"attempts": "1"}).status_code == HTTPStatus.BAD_REQUEST
+
+
+# --- The desk shows the server's answer --------------------------------------------------------
+
+
+def test_the_desk_at_2030_eastern_says_not_now_in_florida_and_call_now_in_texas(
+    agent, client, clock
+):
+    clock["now"] = EVENING_EASTERN
+    florida = florida_lead(agent, first_name="Florida")
+    texas = make_lead(agent, first_name="Texas", state="TX", time_zone="America/Chicago")
+    client.force_login(agent)
+
+    page = client.get("/").content.decode()
+    callable_only = client.get("/", {"callable": "1"}).content.decode()
+
+    florida_row = page.split(f'data-lead-id="{florida.pk}"')[1].split("</tr>")[0]
+    texas_row = page.split(f'data-lead-id="{texas.pk}"')[1].split("</tr>")[0]
+    assert "Not now — 08:00 2026-12-03" in florida_row
+    assert 'data-callable="false"' in florida_row
+    assert 'data-next-allowed-at="2026-12-03T08:00:00-05:00"' in florida_row
+    assert "Call now" in texas_row and f'data-call-lead="{texas.pk}"' in texas_row
+    assert f'data-lead-id="{texas.pk}"' in callable_only
+    assert f'data-lead-id="{florida.pk}"' not in callable_only
+
+
+def test_callable_now_leaves_out_a_lead_at_its_cap(agent, agent_client, client, clock):
+    capped = florida_lead(agent)
+    free = florida_lead(agent, phone="+13055550102")
+    for minutes in (0, 1, 2):
+        clock["now"] = MORNING_EASTERN + timedelta(minutes=minutes)
+        attempt(agent_client, capped)
+    client.force_login(agent)
+
+    page = client.get("/", {"callable": "1"}).content.decode()
+
+    assert f'data-lead-id="{free.pk}"' in page
+    assert f'data-lead-id="{capped.pk}"' not in page
+
+
+def test_the_lead_page_says_when_the_lead_may_be_called(agent, client, clock):
+    clock["now"] = EVENING_EASTERN
+    lead = florida_lead(agent)
+    client.force_login(agent)
+
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+
+    assert "Not now — 08:00 2026-12-03" in page
+    assert f'data-call-lead="{lead.pk}"' in page
