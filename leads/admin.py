@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Disposition, InvitePasscode, Lead
+from leads.models import CallAttempt, CallingRule, Disposition, InvitePasscode, Lead
 
 
 @admin.register(Lead)
@@ -47,3 +47,18 @@ class InvitePasscodeAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(CallingRule)
+class CallingRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "start", "end", "max_calls_per_24h", "notes"]
+    search_fields = ["state", "notes"]
+
+
+@admin.register(CallAttempt)
+class CallAttemptAdmin(admin.ModelAdmin):
+    list_display = ["lead", "at", "outcome", "override_reason", "by", "tenant"]
+    list_filter = ["outcome"]
+    raw_id_fields = ["lead", "tenant", "by"]
+    date_hierarchy = "at"
+    show_full_result_count = False

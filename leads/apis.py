@@ -76,6 +76,7 @@ class LeadFilterSerializer(QueryParamsSerializer):
     sortDirection = serializers.ChoiceField(["asc", "desc"], required=False, default="desc")
     # A choice, not a BooleanField: DRF reads a boolean missing from a query string as false.
     doNotCall = serializers.ChoiceField(["true", "false"], required=False)
+    attempts = serializers.ChoiceField(["0"], required=False)
 
     def validate_states(self, states: list[str]) -> list[str]:
         try:
@@ -101,6 +102,7 @@ class LeadFilterSerializer(QueryParamsSerializer):
             sort_by=data["sortBy"],
             sort_direction=data["sortDirection"],
             do_not_call={"true": True, "false": False}.get(data.get("doNotCall", "")),
+            never_attempted=data.get("attempts") == "0",
         )
 
 
@@ -148,6 +150,11 @@ FILTER_PARAMETERS = [
         "doNotCall",
         {"type": "string", "enum": ["true", "false"]},
         description="Only leads on (true) or off (false) the agent's do-not-call list.",
+    ),
+    OpenApiParameter(
+        "attempts",
+        {"type": "string", "enum": ["0"]},
+        description="0: only leads never called (no attempt recorded).",
     ),
 ]
 ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}

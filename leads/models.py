@@ -1,5 +1,8 @@
+from datetime import time
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Func, Q
@@ -93,6 +96,10 @@ class Lead(models.Model):
     notes = models.TextField(blank=True)
     # Kept in step with the tenant's do-not-call list by every writer (docs/dnc.md).
     do_not_call = models.BooleanField(default=False)
+    # The call loop (docs/call-loop.md): kept by `call_attempt_record`, not counted per list row.
+    attempts_total = models.PositiveIntegerField(default=0, db_default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_follow_up_at = models.DateTimeField(null=True, blank=True)
 
     # Vendor and campaign
     nextgen_id = models.CharField(max_length=64, blank=True)
@@ -301,3 +308,90 @@ class InvitePasscode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class CallingRule(models.Model):
+    """When sales calls may be made, in the called person's local time (docs/call-loop.md).
+
+    The rule without a state is the federal default; a state's rule only ever narrows it: the
+    later start, the earlier end and the lower cap of the two apply.
+    """
+
+    state = models.CharField(
+        max_length=2, blank=True, unique=True, help_text="Two-letter state; empty for federal."
+    )
+    start = models.TimeField(help_text="Earliest local time a call may start.")
+    end = models.TimeField(help_text="Local time from which no call may start.")
+    weekday_hours = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Optional per weekday, overriding start/end: {"sun": ["12:00", "20:00"]}; '
+        '{"sun": null} forbids the day. Keys: mon tue wed thu fri sat sun.',
+    )
+    max_calls_per_24h = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most sales calls per person per rolling 24 hours."
+    )
+    notes = models.TextField(blank=True, help_text="The source (statute) and any exemptions.")
+
+    class Meta:
+        ordering = ["state"]
+
+    def __str__(self) -> str:
+        return self.state or "Federal default"
+
+    def clean(self) -> None:
+        # The admin's form: a malformed rule would make every lead in the state undecidable.
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValidationError({"end": "The end must be after the start."})
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        hours = self.weekday_hours
+        if not isinstance(hours, dict) or not set(hours) <= set(days):
+            raise ValidationError({"weekday_hours": f"An object with keys among {days}."})
+        for day, given in hours.items():
+            if given is None:
+                continue
+            try:
+                start, end = (time.fromisoformat(value) for value in given)
+            except (TypeError, ValueError):
+                start = end = None
+            if start is None or end is None or start >= end:
+                raise ValidationError(
+                    {"weekday_hours": f'{day}: null or ["HH:MM", "HH:MM"], start first.'}
+                )
+
+
+class CallOutcome(models.TextChoices):
+    NONE = "", "Not given"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    BUSY = "busy"
+    CONNECTED = "connected"
+    BAD_NUMBER = "bad_number"
+
+
+CALL_NOTE_MAX_LENGTH = 2000
+OVERRIDE_REASON_MAX_LENGTH = 200
+
+
+class CallAttempt(models.Model):
+    """One call the agent started to a lead; an override records why the rules were set aside."""
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=CallOutcome.choices, blank=True)
+    note = models.TextField(blank=True)
+    override_reason = models.CharField(max_length=OVERRIDE_REASON_MAX_LENGTH, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-at"], name="attempt_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,8 +3,7 @@
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Min, Q, QuerySet
@@ -41,6 +40,7 @@ class LeadFilters:
     sort_by: str = "createdAt"
     sort_direction: str = "desc"
     do_not_call: bool | None = None
+    never_attempted: bool = False
 
 
 def _digits(text: str) -> str:
@@ -90,6 +90,8 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(source__in=filters.sources)
     if filters.do_not_call is not None:
         leads = leads.filter(do_not_call=filters.do_not_call)
+    if filters.never_attempted:
+        leads = leads.filter(attempts_total=0)
     columns = (*SORT_FIELDS[filters.sort_by], F("id"))
     if _uses_trigram_index(filters.search):
         # Sorted so that no index gives the order: the planner then reads the (few) matches off
@@ -118,35 +120,8 @@ def disposition_list(*, tenant: AbstractBaseUser) -> QuerySet[Disposition]:
 
 # --- The desk page: who may be called now, who is waiting -------------------------------------
 
-CALLING_HOURS = (time(8, 0), time(21, 0))  # local time of the lead: from 8:00, until 21:00
 
-
-def time_zone_is_callable(time_zone: str, now: datetime) -> bool | None:
-    """True when it is calling hours in `time_zone` at `now`; None when the zone is unknown."""
-    try:
-        local = now.astimezone(ZoneInfo(time_zone)).time() if time_zone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        local = None
-    if local is None:
-        return None
-    start, end = CALLING_HOURS
-    return start <= local < end
-
-
-def lead_list_callable_now(
-    *, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters(), now: datetime
-) -> QuerySet[Lead]:
-    """`lead_list`, keeping only leads whose local time is within calling hours at `now` and
-    that are not on the do-not-call list.
-
-    Decided per time zone (a tenant has a handful), so the database filters on an indexed list.
-    """
-    leads = lead_list(tenant=tenant, filters=filters).filter(do_not_call=False)
-    callable_zones = [zone for zone in _time_zones(tenant) if time_zone_is_callable(zone, now)]
-    return leads.filter(time_zone__in=callable_zones)
-
-
-def _time_zones(tenant: AbstractBaseUser) -> list[str]:
+def lead_time_zones(*, tenant: AbstractBaseUser) -> list[str]:
     """The tenant's distinct time zones, one index probe each (a DISTINCT would read every lead)."""
     zones: list[str] = []
     tenant_leads = Lead.objects.filter(tenant=tenant).order_by("time_zone")

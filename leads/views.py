@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET
 
 from leads import services
 from leads.apis import LeadPageSerializer
+from leads.calling import CallingRule, calling_rules, lead_callability, lead_list_callable_now
+from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
@@ -25,9 +27,7 @@ from leads.selectors import (
     disposition_list,
     lead_get,
     lead_list,
-    lead_list_callable_now,
     lead_waiting_summary,
-    time_zone_is_callable,
 )
 from leads.serializers import lead_resource
 
@@ -58,13 +58,38 @@ def age_label(created_at: datetime, now: datetime) -> str:
     return f"{minutes // (60 * 24)} d ago"
 
 
-def desk_row(lead: Lead, now: datetime) -> dict[str, Any]:
-    """The lead resource plus what the row shows about it right now."""
+def callability_label(answer: dict[str, Any]) -> str:
+    """What the desk says about calling: "Call now", "Not now — 08:00 tomorrow", "—".
+
+    static/js/calls.js says the same about answers it fetches.
+    """
+    if answer["callable"]:
+        return "Call now"
+    if answer["reason"] == "unknown_time_zone":
+        return "—"
+    if answer["reason"] == "do_not_call":
+        return "Do not call"
+    next_at = answer["nextAllowedAt"]
+    if not next_at:
+        return "Not now"
+    same_day = next_at[:10] == (answer["localTime"] or "")[:10]
+    return f"Not now — {next_at[11:16]} {'today' if same_day else next_at[:10]}"
+
+
+def callability_context(
+    lead: Lead, now: datetime, rules: dict[str, CallingRule] | None = None
+) -> dict[str, Any]:
+    answer = callability_resource(lead_callability(lead=lead, at=now, rules=rules))
+    return {**answer, "label": callability_label(answer)}
+
+
+def desk_row(lead: Lead, now: datetime, rules: dict[str, CallingRule]) -> dict[str, Any]:
+    """The lead resource plus what the row shows about it right now (callability from
+    leads/calling.py, the one place that decides)."""
     return {
         **lead_resource(lead),
         "age": age_label(lead.created_at, now),
-        # A lead on the do-not-call list is never callable, whatever the hour.
-        "callableNow": False if lead.do_not_call else time_zone_is_callable(lead.time_zone, now),
+        "callability": callability_context(lead, now, rules),
     }
 
 
@@ -129,7 +154,8 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
     start = (page - 1) * limit
-    rows = [desk_row(lead, now) for lead in page_slice(leads, start=start, limit=limit)]
+    rules = calling_rules()
+    rows = [desk_row(lead, now, rules) for lead in page_slice(leads, start=start, limit=limit)]
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
@@ -315,9 +341,7 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "resource": resource,
             "groups": groups,
             "age": age_label(lead.created_at, now),
-            "callable_now": False
-            if lead.do_not_call
-            else time_zone_is_callable(lead.time_zone, now),
+            "callability": callability_context(lead, now),
             "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
             "dispositions": disposition_list(tenant=request.user),

@@ -2,6 +2,7 @@
 // speed-to-lead counter in the header. Pages subscribe with `onLiveEvent` / `onReconnect`.
 import { ageLabel, el } from "./dom.js";
 import { connectLive } from "./live.js";
+import "./calls.js";
 
 const script = document.getElementById("app-script");
 
@@ -119,7 +120,7 @@ export function showNewLeadBanner(lead) {
     { className: "banner", role: "status", dataset: { leadId: lead.id } },
     el("strong", {}, `New ${lead.source || "NextGen"} Lead!`),
     el("span", { className: "banner-name" }, lead.name || "(no name)"),
-    lead.phone ? el("a", { className: "banner-phone", href: `tel:${lead.phone}` }, `Call ${lead.phoneDisplay || lead.phone}`) : null,
+    lead.phone ? el("a", { className: "banner-phone", href: `tel:${lead.phone}`, dataset: { callLead: lead.id } }, `Call ${lead.phoneDisplay || lead.phone}`) : null,
     el("a", { className: "banner-open", href: `/leads/${lead.id}/` }, "Open"),
     dismiss,
   );

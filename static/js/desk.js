@@ -1,6 +1,7 @@
 // The lead desk: live rows keyed by lead id, stub placeholders, catch-up after a reconnect.
 import { onLiveEvent, onReconnect } from "./app.js";
-import { ageLabel, api, callableBadge, callableNow, el, jsonScript } from "./dom.js";
+import { callabilityBadge, changesAt, fetchCallability } from "./calls.js";
+import { ageLabel, api, el, jsonScript } from "./dom.js";
 
 const config = jsonScript("desk-config");
 const filters = config.filters;
@@ -41,28 +42,47 @@ function matchesSearch(lead) {
   return /^\+?[0-9 ().-]+$/.test(search) && allDigits.length >= 3 && phone.includes(allDigits);
 }
 
-function fitsFilters(lead) {
+function fitsFilters(lead, answer) {
   if (filters.states.length && !filters.states.includes(lead.state)) return false;
   if (filters.sources.length && !filters.sources.includes(lead.source)) return false;
   if (filters.dispositions.length) {
     const wanted = filters.dispositions.includes(config.noDisposition) && !lead.disposition;
     if (!wanted && !filters.dispositions.includes(lead.disposition)) return false;
   }
-  if (filters.callable && !callableLead(lead)) return false;
+  if (filters.callable && !(answer && answer.callable)) return false;
   return matchesSearch(lead);
 }
 
+// Whether the lead may be called is the server's answer (leads/calling.py), never decided here.
 // A lead on the agent's do-not-call list is never callable: no call link, a mark instead.
-const callableLead = (lead) => !lead.doNotCall && callableNow(lead.timeZone) === true;
+async function callabilityOf(lead) {
+  if (lead.doNotCall) return { callable: false, reason: "do_not_call", nextAllowedAt: null };
+  try {
+    return await fetchCallability(lead.id);
+  } catch {
+    return null;
+  }
+}
 const doNotCallMark = () => el("span", { className: "dnc-mark", title: "On your do-not-call list" }, "Do not call");
 
 function phoneCell(lead) {
   if (!lead.phone) return null;
   const shown = lead.phoneDisplay || lead.phone;
-  return lead.doNotCall ? el("span", { className: "phone-text" }, shown) : el("a", { href: `tel:${lead.phone}` }, shown);
+  return lead.doNotCall ? el("span", { className: "phone-text" }, shown) : el("a", { href: `tel:${lead.phone}`, dataset: { callLead: lead.id } }, shown);
 }
 
-function renderRow(lead) {
+function callCell(lead, answer) {
+  if (lead.doNotCall) return doNotCallMark();
+  return answer ? callabilityBadge(answer) : el("span", { className: "callable unknown" }, "…");
+}
+
+function showCallability(row, answer) {
+  row.querySelector(".c-call").replaceChildren(callCell({ doNotCall: "doNotCall" in row.dataset }, answer));
+  const at = answer ? changesAt(answer) : null;
+  row.dataset.changesAt = at === null || Number.isNaN(at) ? "" : String(at);
+}
+
+function renderRow(lead, answer) {
   const look = dispositionLooks.get(lead.disposition);
   const chip = lead.disposition
     ? el("span", { className: "chip" }, look && look.emoji ? `${look.emoji} ${lead.disposition}` : lead.disposition)
@@ -79,8 +99,16 @@ function renderRow(lead) {
     el("td", { className: "c-disposition" }, chip),
     el("td", { className: "c-status" }, el("span", { className: "status", dataset: { status: lead.status } }, lead.status)),
     el("td", { className: "c-age" }, el("time", { datetime: lead.createdAt }, ageLabel(lead.createdAt))),
-    el("td", { className: "c-call" }, lead.doNotCall ? doNotCallMark() : callableBadge(lead.timeZone)),
+    el("td", { className: "c-call" }, callCell(lead, answer)),
   );
+}
+
+// A row rendered here asks the server; until it answers, the row shows "…".
+function renderRowAsking(lead) {
+  const row = renderRow(lead, null);
+  if (!lead.doNotCall) callabilityOf(lead).then((answer) => showCallability(row, answer));
+  else showCallability(row, null);
+  return row;
 }
 
 function renderStub(stubId, stub) {
@@ -125,17 +153,18 @@ function resolveStub(stubId) {
   if (stub) stub.remove();
 }
 
-function upsertRow(lead, { isNew, stubId }) {
+async function upsertRow(lead, { isNew, stubId }) {
+  const answer = filters.callable && isNew && !rowFor(lead.id) ? await callabilityOf(lead) : undefined;
   const stub = stubId ? stubFor(stubId) : null;
   resolveStub(stubId);
   const existing = rowFor(lead.id);
   if (existing) {
-    const row = renderRow(lead);
+    const row = renderRowAsking(lead);
     existing.replaceWith(row);
     if (isNew) highlight(row);
     return;
   }
-  if (!isNew || !fitsFilters(lead)) {
+  if (!isNew || !fitsFilters(lead, answer)) {
     if (stub) showCounts();
     return;
   }
@@ -147,7 +176,7 @@ function upsertRow(lead, { isNew, stubId }) {
     showCounts();
     return;
   }
-  const row = renderRow(lead);
+  const row = renderRowAsking(lead);
   tbody.prepend(row);
   highlight(row);
   trimToPage();
@@ -184,12 +213,16 @@ async function catchUp() {
   } catch {
     return;
   }
-  const leads = page.results.filter((lead) => !filters.callable || callableLead(lead));
+  const answers = await Promise.all(page.results.map((lead) => callabilityOf(lead)));
+  const rowsFor = page.results
+    .map((lead, index) => ({ lead, answer: answers[index] }))
+    .filter(({ answer }) => !filters.callable || (answer && answer.callable));
   if (showsNewestFirst) {
     const stubs = [...tbody.querySelectorAll("tr.stub")].filter((stub) => Date.now() - Number(stub.dataset.since) < STUB_PATIENCE_MS);
     const known = new Set([...tbody.querySelectorAll("tr[data-lead-id]")].map((row) => row.dataset.leadId));
-    const rows = leads.map((lead) => {
-      const row = renderRow(lead);
+    const rows = rowsFor.map(({ lead, answer }) => {
+      const row = renderRow(lead, answer);
+      showCallability(row, answer);
       if (!known.has(String(lead.id))) highlight(row);
       return row;
     });
@@ -199,9 +232,12 @@ async function catchUp() {
       totalIsEstimate = Boolean(page.pagination.totalIsEstimate);
     }
   } else {
-    for (const lead of leads) {
+    for (const { lead, answer } of rowsFor) {
       const existing = rowFor(lead.id);
-      if (existing) existing.replaceWith(renderRow(lead));
+      if (!existing) continue;
+      const row = renderRow(lead, answer);
+      showCallability(row, answer);
+      existing.replaceWith(row);
     }
   }
   showCounts();
@@ -209,13 +245,27 @@ async function catchUp() {
 
 onReconnect(catchUp);
 
-// --- Clock: ages, calling hours, and stubs whose lead never came. -----------------------------
+// --- Clock: ages, callability when it may have changed, stubs whose lead never came. ----------
+
+// Rows the server rendered carry its answer; when it may change by the clock, ask again.
+for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
+  const { callable, nextAllowedAt, localTime, windowEnd } = row.dataset;
+  const at = changesAt({
+    callable: callable === "true",
+    nextAllowedAt: nextAllowedAt || null,
+    localTime: localTime || null,
+    window: windowEnd ? { end: windowEnd } : null,
+  });
+  row.dataset.changesAt = at === null || Number.isNaN(at) ? "" : String(at);
+}
 
 setInterval(() => {
   for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
     row.querySelector(".c-age time").textContent = ageLabel(row.dataset.createdAt);
-    if ("doNotCall" in row.dataset) continue;
-    row.querySelector(".c-call").replaceChildren(callableBadge(row.dataset.timeZone));
+    if ("doNotCall" in row.dataset || !row.dataset.changesAt) continue;
+    if (Number(row.dataset.changesAt) > Date.now()) continue;
+    row.dataset.changesAt = "";
+    fetchCallability(row.dataset.leadId).then((answer) => showCallability(row, answer), () => {});
   }
   const overdue = [...tbody.querySelectorAll("tr.stub")].some((stub) => Date.now() - Number(stub.dataset.since) > STUB_PATIENCE_MS);
   if (overdue) catchUp();

@@ -54,31 +54,6 @@ export function ageLabel(createdAt, now = Date.now()) {
   return `${Math.floor(minutes / (60 * 24))} d ago`;
 }
 
-// Calling hours in the lead's own time zone: from 8:00 until 21:00. null when unknown.
-const hourFormats = new Map();
-export function callableNow(timeZone, now = new Date()) {
-  if (!timeZone) return null;
-  let format = hourFormats.get(timeZone);
-  if (!format) {
-    try {
-      format = new Intl.DateTimeFormat("en-US", { timeZone, hour: "numeric", minute: "numeric", hourCycle: "h23" });
-    } catch {
-      return null;
-    }
-    hourFormats.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(now).map((part) => [part.type, part.value]));
-  const minutes = (Number(parts.hour) % 24) * 60 + Number(parts.minute);
-  return minutes >= 8 * 60 && minutes < 21 * 60;
-}
-
-export function callableBadge(timeZone) {
-  const callable = callableNow(timeZone);
-  if (callable === null) return el("span", { className: "callable unknown", title: "Time zone unknown" }, "—");
-  if (callable) return el("span", { className: "callable yes", title: "8:00–21:00 in the lead's time zone" }, "Call now");
-  return el("span", { className: "callable no", title: "Outside 8:00–21:00 in the lead's time zone" }, "Not now");
-}
-
 export function jsonScript(id) {
   const node = document.getElementById(id);
   return node ? JSON.parse(node.textContent) : null;

@@ -7,9 +7,10 @@ import pytest
 from django.test import Client
 
 from leads import services
+from leads.calling import lead_list_callable_now
 from leads.dnc import dnc_entry_add
 from leads.models import DoNotCallEntry
-from leads.selectors import lead_list_callable_now, lead_waiting_summary
+from leads.selectors import lead_waiting_summary
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from imports.models import ImportJob
 from leads import services
-from leads.models import InvitePasscode
-from leads.selectors import lead_list_callable_now, time_zone_is_callable
+from leads.calling import lead_callability, lead_list_callable_now
+from leads.models import InvitePasscode, Lead
 from leads.services import PasscodeRejected, agent_sign_up, invite_passcode_redeem
 from leads.views import age_label
 from tests.factories import PASSWORD, make_agent, make_lead, set_created_at
@@ -140,14 +140,14 @@ def test_desk_can_show_only_leads_callable_now(browser, agent, fixed_clock):
         ("America/Chicago", 3, False),  # 21:00: calling hours are over
         ("America/New_York", 13, True),  # 8:00
         ("Pacific/Honolulu", 15, False),  # 5:00
-        ("", 15, None),
-        ("Not/AZone", 15, None),
+        ("", 15, False),
+        ("Not/AZone", 15, False),
     ],
 )
-def test_calling_hours_are_8_to_21_in_the_leads_time_zone(time_zone, utc_hour, expected):
+def test_federal_calling_hours_are_8_to_21_in_the_leads_time_zone(time_zone, utc_hour, expected):
     now = datetime(2025, 1, 15, utc_hour, 0, tzinfo=UTC)
 
-    assert time_zone_is_callable(time_zone, now) is expected
+    assert lead_callability(lead=Lead(time_zone=time_zone), at=now).callable is expected
 
 
 def test_callable_now_selector_stays_in_the_tenant(agent, other_agent):
