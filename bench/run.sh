@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: start the Procfile's stack on PostgreSQL + Redis, run the benchmarks, stop it.
-#   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|backlog|csv|all]
+#   BENCH_SECONDS=60 BENCH_RATES=50,100,200,400 bench/run.sh [webhook|fast-path|fast-path-import|backlog|csv|all]
 #   (also BENCH_BACKLOG, BENCH_POOLS, BENCH_IMPORT_EXPORT_ROWS; csv needs bench/requirements.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/crokodial_bench}
 export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/3}
 export DJANGO_SECRET_KEY=bench-only-secret LOG_LEVEL=WARNING HOST=127.0.0.1 PORT=${PORT:-8100}
+# Plain HTTP on loopback: production's HTTPS redirect and secure cookies are off here.
+export DJANGO_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0
 SECONDS_PER_RATE=${BENCH_SECONDS:-60}
 RATES=${BENCH_RATES:-50,100,200,400}
 mkdir -p bench/results
@@ -27,7 +29,7 @@ stop_stack() {
 trap stop_stack EXIT
 
 start() {  # start <Procfile process name>: run it in its own process group
-  setsid bash -c "exec $(sed -n "s/^$1: //p" Procfile)" >"bench/results/$1.log" 2>&1 &
+  setsid bash -c "exec env $(sed -n "s/^$1: //p" Procfile)" >"bench/results/$1.log" 2>&1 &
   pids+=($!)
 }
 
@@ -60,6 +62,24 @@ fast_path() {
   unset USE_FAST_PATH
 }
 
+fast_path_import() {
+  # The fast path at 200/s, alone and then with a 50 MB import running all along (issue 14).
+  local file=bench/data/nextgen_150k.csv
+  [ -f "$file" ] || $PY bench/generate_nextgen_csv.py --rows 150000 "$file"
+  export USE_FAST_PATH=1
+  start web
+  start worker
+  wait_for_web
+  for mode in alone during-import; do
+    extra=(); [ "$mode" = during-import ] && extra=(--during-import "$file")
+    $PY bench/webhook_latency.py --url "http://$HOST:$PORT" --rates "${BENCH_RATE:-200}" \
+      --seconds "$SECONDS_PER_RATE" --fast-path "${extra[@]}" \
+      --json "bench/results/fast_path_$mode.json"
+  done
+  stop_stack
+  unset USE_FAST_PATH
+}
+
 backlog() {
   $PY bench/worker_backlog.py --leads "${BENCH_BACKLOG:-10000}" --pools "${BENCH_POOLS:-threads:8,threads:32}"
 }
@@ -72,8 +92,9 @@ csv() {
 case "${1:-all}" in
   webhook) webhook ;;
   fast-path) fast_path ;;
+  fast-path-import) fast_path_import ;;
   backlog) backlog ;;
   csv) csv ;;
   all) webhook; fast_path; backlog; csv ;;
-  *) echo "usage: $0 [webhook|fast-path|backlog|csv|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [webhook|fast-path|fast-path-import|backlog|csv|all]" >&2; exit 2 ;;
 esac

@@ -13,6 +13,10 @@ latency percentiles from POST sent to event received, and to the acknowledgement
 With --fast-path the stack must run with USE_FAST_PATH=1; the bench then also times the
 `lead_stub` event and the persisted event that replaces it.
 
+With --during-import FILE (fast path), a third agent uploads FILE through /api/csv-upload
+before each rate and again each time its import ends, so an import runs for the whole rate:
+run it with and without, side by side, to see what an import costs the fast path's leads.
+
 With --watch NAME=PGID (repeatable; bench/run.sh passes the stack's process groups), each rate
 also reports the CPU milliseconds those processes, PostgreSQL's and this client's spent per
 lead sent: on two shared cores that, more than latency, says how far a rate can go.
@@ -24,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -243,8 +248,45 @@ def forget_bench_leads() -> None:
     connection.close()
 
 
-async def run_rate(client, rate, seconds, credentials, runs, fast_path, watched) -> dict:
+IMPORTER = "bench_importer"
+
+
+def keep_importing(base_url: str, path: Path, stop: "threading.Event", done: list[str]) -> None:
+    """Upload `path` as the importer agent, again each time its import ends, until `stop`."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=600) as http:
+        token = http.post(
+            "/api/auth/token", json={"username": IMPORTER, "password": PASSWORD}
+        ).json()["token"]
+        headers = {"Authorization": f"Token {token}"}
+        while not stop.is_set():
+            with path.open("rb") as upload:
+                job = http.post(
+                    "/api/csv-upload", files={"file": (path.name, upload, "text/csv")},
+                    headers=headers,
+                ).json()  # fmt: skip
+            while job.get("status") in ("queued", "running") and not stop.is_set():
+                time.sleep(0.5)
+                job = http.get(job["url"], headers=headers).json()
+            done.append(job.get("status", "?"))
+
+
+async def run_rate(
+    client, rate, seconds, credentials, runs, fast_path, watched, during_import=None
+) -> dict:
     await asyncio.to_thread(forget_bench_leads)
+    importing = threading.Event()
+    imports_done: list[str] = []
+    importer = None
+    if during_import is not None:
+        importer = threading.Thread(
+            target=keep_importing,
+            args=(f"http://{client.host}:{client.port}", during_import, importing, imports_done),
+            daemon=True,
+        )
+        importer.start()
+        await asyncio.sleep(3)  # the first upload is in and its import has started
     cpu_before = cpu_seconds(watched)
     run = RateRun(rate=rate)
     runs.append(run)
@@ -282,6 +324,7 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path, watched)
         pending.add(task)
         task.add_done_callback(pending.discard)
     send_seconds = time.perf_counter() - started
+    importing.set()
     deadline = time.perf_counter() + SETTLE_SECONDS
     while time.perf_counter() < deadline:
         if not pending and all(s.event_at for s in run.samples.values() if s.status // 100 == 2):
@@ -300,6 +343,7 @@ async def run_rate(client, rate, seconds, credentials, runs, fast_path, watched)
     result = {
         "rate": rate,
         "seconds": seconds,
+        "imports_during": imports_done if importer is not None else None,
         "achieved_rate": round(total / send_seconds, 1),
         "sent": total,
         "acknowledged": len(acked),
@@ -334,6 +378,9 @@ async def main() -> None:
     parser.add_argument("--fast-path", action="store_true")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
+        "--during-import", type=Path, metavar="FILE", help="keep importing FILE meanwhile"
+    )
+    parser.add_argument(
         "--watch",
         action="append",
         default=[],
@@ -344,6 +391,8 @@ async def main() -> None:
     watched = {name: int(pgid) for name, pgid in (item.split("=") for item in args.watch)}
 
     credentials = [bench_agent("bench_agent_a"), bench_agent("bench_agent_b")]
+    if args.during_import:
+        bench_agent(IMPORTER)
     cookies = [
         await login_cookie(args.url, "bench_agent_a"),
         await login_cookie(args.url, "bench_agent_b"),
@@ -362,7 +411,14 @@ async def main() -> None:
         client = RawHttpClient(args.url)
         for rate in (int(r) for r in args.rates.split(",")):
             result = await run_rate(
-                client, rate, args.seconds, credentials, runs, args.fast_path, watched
+                client,
+                rate,
+                args.seconds,
+                credentials,
+                runs,
+                args.fast_path,
+                watched,
+                args.during_import,
             )
             results.append(result)
             print(json.dumps(result), flush=True)
