@@ -83,11 +83,11 @@ class Migration(migrations.Migration):
         ),
         AddIndexOnPostgreSQL(
             model_name='lead',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper(leads.models.SearchText()), name='gin_trgm_ops'), name='lead_search_trgm'),
+            index=leads.models.PostgreSQLGinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper(leads.models.SearchText()), name='gin_trgm_ops'), name='lead_search_trgm'),
         ),
         AddIndexOnPostgreSQL(
             model_name='lead',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(models.F('phone'), name='gin_trgm_ops'), name='lead_phone_trgm'),
+            index=leads.models.PostgreSQLGinIndex(django.contrib.postgres.indexes.OpClass(models.F('phone'), name='gin_trgm_ops'), name='lead_phone_trgm'),
         ),
         migrations.RunPython(finer_search_statistics, migrations.RunPython.noop, elidable=True),
     ]
