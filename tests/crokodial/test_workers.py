@@ -14,7 +14,7 @@ from crokodial.celery import app as celery_app
 from imports.models import ImportJob, ImportStatus
 from imports.services import import_start
 from leads.models import Lead
-from tests.server import ROOT, shared_database_env
+from tests.server import ROOT, shared_database_env, wait_for
 from webhooks.tasks import nextgen_lead_persist
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -28,15 +28,6 @@ def _procfile_worker_command() -> str:
     )
     # The line's `python` is the one this suite runs under (the project's dependencies).
     return line.removeprefix("worker:").strip().replace(" python ", f" {sys.executable} ", 1)
-
-
-def _wait_for(condition, timeout: float = TIMEOUT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _descendants(pid: int) -> set[int]:
@@ -83,16 +74,16 @@ def test_the_procfile_worker_takes_leads_and_imports_and_dies_whole(agent, tmp_p
         upload = SimpleUploadedFile("w.csv", b"Phone\n2105570002\n", content_type="text/csv")
         job = import_start(tenant=agent, upload=upload)
 
-        assert _wait_for(Lead.objects.filter(tenant=agent, nextgen_id="WORKERS-1").exists)
-        assert _wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.DONE), (
-            ImportJob.objects.get(pk=job.pk).status
-        )
+        assert wait_for(Lead.objects.filter(tenant=agent, nextgen_id="WORKERS-1").exists, TIMEOUT)
+        assert wait_for(
+            lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.DONE, TIMEOUT
+        ), ImportJob.objects.get(pk=job.pk).status
         workers = _descendants(launcher.pid)
         assert len([pid for pid in workers if _alive(pid)]) >= 2
 
         os.kill(launcher.pid, signal.SIGKILL)
         launcher.wait()
-        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), 15)
+        assert wait_for(lambda: not any(_alive(pid) for pid in workers), 15)
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)

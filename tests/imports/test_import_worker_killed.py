@@ -3,7 +3,6 @@ counts of an uninterrupted run, no duplicate lead and no duplicate error row."""
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,10 @@ from imports.services import import_run, import_start
 from leads.models import Lead
 from tests.imports.conftest import csv_upload
 from tests.imports.test_import_lease import STATS, generated_csv
-from tests.server import celery_worker, shared_database_env
+from tests.server import celery_worker, shared_database_env, wait_for
 
 ROWS = 60_000
 TIMEOUT = 180  # a ceiling for each expected step, not a measured delay
-
-
-def _wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.postgres
@@ -55,7 +45,7 @@ def test_an_import_whose_worker_is_killed_finishes_with_true_counts(
     job = import_start(tenant=agent, upload=csv_upload(content))
     progressing = ImportJob.objects.filter(pk=job.pk, processed__gte=ROWS // 4)
     with celery_worker(env, concurrency=4) as worker:
-        assert _wait_for(progressing.exists, TIMEOUT), Path(worker.log_path).read_text()[-3000:]
+        assert wait_for(progressing.exists, TIMEOUT), Path(worker.log_path).read_text()[-3000:]
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
     job.refresh_from_db()
@@ -64,7 +54,7 @@ def test_an_import_whose_worker_is_killed_finishes_with_true_counts(
 
     with celery_worker(env, concurrency=4) as worker:
         finished = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.DONE)
-        assert _wait_for(finished.exists, TIMEOUT), Path(worker.log_path).read_text()[-3000:]
+        assert wait_for(finished.exists, TIMEOUT), Path(worker.log_path).read_text()[-3000:]
 
     job.refresh_from_db()
     assert {name: getattr(job, name) for name in STATS} == {

@@ -20,7 +20,7 @@ from crokodial.asgi import application
 from crokodial.queues import LEADS_QUEUE
 from leads.events import tenant_events_held
 from leads.models import Lead
-from tests.server import celery_worker, live_server, shared_database_env
+from tests.server import celery_worker, live_server, shared_database_env, wait_for
 from webhooks.serializers import nextgen_payload_validate
 from webhooks.services import NextGenDelivery, nextgen_credential_issue, nextgen_leads_receive
 from webhooks.tasks import nextgen_lead_persist
@@ -281,15 +281,6 @@ def test_broker_down_answers_503_and_stores_nothing(agent):
     assert Lead.objects.count() == 0
 
 
-def _wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
@@ -323,7 +314,7 @@ def test_worker_killed_mid_stream_leaves_every_acknowledged_lead_stored_once(age
     stored = Lead.objects.filter(tenant=agent, nextgen_id__startswith="CRASH-")
     with celery_worker(env, concurrency=WORKER_THREADS):
         # Tasks the killed worker had taken come back after the visibility timeout.
-        assert _wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
+        assert wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
 
     assert stored.count() == total
     assert stored.values("nextgen_id").distinct().count() == total
@@ -352,11 +343,11 @@ def test_worker_killed_while_draining_a_backlog_leaves_each_lead_stored_once(age
 
     # Batches are in flight while the worker drains a backlog: kill it in the middle of them.
     with celery_worker(env, concurrency=WORKER_THREADS) as worker:
-        assert _wait_for(stored.exists, TIMEOUT)
+        assert wait_for(stored.exists, TIMEOUT)
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
     with celery_worker(env, concurrency=WORKER_THREADS):
-        assert _wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
+        assert wait_for(lambda: stored.count() >= total, 90), f"{stored.count()} of {total}"
 
     assert stored.count() == total
     assert stored.values("nextgen_id").distinct().count() == total

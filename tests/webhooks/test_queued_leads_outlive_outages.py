@@ -15,7 +15,7 @@ from crokodial.celery import app as celery_app
 from crokodial.queues import LEADS_QUEUE
 from leads.models import Lead
 from tests.faults import manage, private_postgres, private_redis
-from tests.server import celery_worker, shared_database_env
+from tests.server import celery_worker, shared_database_env, wait_for
 from webhooks.models import QueuedLeadDeadLetter
 from webhooks.tasks import nextgen_lead_persist
 
@@ -33,15 +33,6 @@ def sample(number: int, **overrides: Any) -> dict[str, Any]:
         "email": f"outage{number}@example.com",
         **overrides,
     }
-
-
-def _wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _query(url: str, sql: str) -> list[tuple]:
@@ -82,7 +73,7 @@ def test_queued_leads_wait_out_a_database_outage_and_a_dead_letter_waits_for_the
             _publish(redis.url, messages)
             log = Path(worker.log_path)
             # Well past the old retry limit, for every lead.
-            assert _wait_for(
+            assert wait_for(
                 lambda: log.read_text().count("retry: Retry in 0s") > OLD_MAX_RETRIES * (total + 1),
                 TIMEOUT,
             ), log.read_text()[-3000:]
@@ -98,9 +89,9 @@ def test_queued_leads_wait_out_a_database_outage_and_a_dead_letter_waits_for_the
                     database.url, "SELECT stub_id, attempts FROM webhooks_queuedleaddeadletter"
                 )
 
-            assert _wait_for(lambda: stored() >= total and dead_letters(), TIMEOUT), (
-                log.read_text()[-3000:]
-            )
+            assert wait_for(lambda: stored() >= total and dead_letters(), TIMEOUT), log.read_text()[
+                -3000:
+            ]
             worker_log = log.read_text()
         assert stored() == total
         assert _query(
@@ -137,8 +128,8 @@ def test_each_message_handed_to_two_workers_three_times_stores_one_lead(agent):
     stored = Lead.objects.filter(tenant=agent, nextgen_id__startswith="OUTAGE-")
 
     with celery_worker(env, concurrency=16), celery_worker(env, concurrency=16):
-        assert _wait_for(lambda: stored.count() >= total, TIMEOUT), stored.count()
-        assert _wait_for(lambda: _queued() == 0, TIMEOUT)
+        assert wait_for(lambda: stored.count() >= total, TIMEOUT), stored.count()
+        assert wait_for(lambda: _queued() == 0, TIMEOUT)
 
     assert stored.count() == total
     assert stored.values("nextgen_id").distinct().count() == total
