@@ -142,8 +142,10 @@ def test_sound_toggle_is_remembered(context, server_url):
     page = tab.page
     toggle = page.locator("#sound-toggle")
     expect(toggle).to_have_attribute("aria-pressed", "true")
+    tab.wait_live()  # the page's script is running: a click now reaches its handler
 
     toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
     page.reload()
 
     expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "false")
