@@ -1,5 +1,6 @@
 from http import HTTPStatus
 
+from django.core.files.uploadedfile import UploadedFile
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -52,6 +53,17 @@ UPLOAD_REQUEST = {
 }
 
 
+def uploaded_file(request: Request) -> UploadedFile:
+    """The multipart field `file` of an upload route: 413 past the limit, 400 when missing."""
+    upload = request.FILES.get("file")
+    if upload_is_over_limit(request._request):
+        raise UploadTooLarge()
+    if upload is None:
+        missing = "No file was sent: post it as the multipart field 'file'."
+        raise ValidationError({"file": [missing]})
+    return upload
+
+
 class CsvUploadApi(APIView):
     """Start an import of one CSV file into the caller's tenant."""
 
@@ -75,13 +87,7 @@ class CsvUploadApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload_is_over_limit(request._request):
-            raise UploadTooLarge()
-        if upload is None:
-            raise ValidationError(
-                {"file": ["No file was sent: post it as the multipart field 'file'."]}
-            )
+        upload = uploaded_file(request)
         job = import_start(tenant=request.user, upload=upload)
         job.refresh_from_db()
         finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
@@ -191,13 +197,7 @@ class DncUploadApi(CsvUploadApi):
         responses={200: DNC_UPLOAD_ANSWER, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 413: ERROR_SCHEMA},
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload_is_over_limit(request._request):
-            raise UploadTooLarge()
-        if upload is None:
-            raise ValidationError(
-                {"file": ["No file was sent: post it as the multipart field 'file'."]}
-            )
+        upload = uploaded_file(request)
         try:
             rows = dnc_upload_rows(upload=upload)
         except DncFileRejected as error:
@@ -232,13 +232,7 @@ class ImportPreviewApi(CsvUploadApi):
         },
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload_is_over_limit(request._request):
-            raise UploadTooLarge()
-        if upload is None:
-            raise ValidationError(
-                {"file": ["No file was sent: post it as the multipart field 'file'."]}
-            )
+        upload = uploaded_file(request)
         job, preview = import_preview(tenant=request.user, upload=upload)
         return Response({**import_resource(job), "preview": preview}, status=HTTPStatus.CREATED)
 
