@@ -66,13 +66,21 @@ def _peak_rss_mb() -> float:
 def _agent(username: str, *, reset: bool) -> object:
     from django.contrib.auth import get_user_model
 
-    from imports.models import ImportJob
+    from imports.models import ImportJob, ImportLeadRecord, ImportRowError
     from leads.models import Lead
 
     user, _ = get_user_model().objects.get_or_create(username=username)
     if reset:
-        Lead.objects.filter(tenant=user).delete()
-        ImportJob.objects.filter(tenant=user).delete()
+        # One DELETE, not the ORM's collector: it would load every lead, and the import's peak
+        # RSS would be the deletion's.
+        jobs = ImportJob.objects.filter(tenant=user)
+        for rows in (
+            Lead.objects.filter(tenant=user),
+            ImportLeadRecord.objects.filter(job__in=jobs),
+            ImportRowError.objects.filter(job__in=jobs),
+        ):
+            rows._raw_delete(rows.db)
+        jobs.delete()
     return user
 
 
