@@ -190,6 +190,10 @@ def _copy_leads(tenant_id: int, count: int, rng: random.Random) -> None:
                 row = []
                 for field in columns:
                     value = values.get(field.column)
+                    if value is None and not field.null and field.has_default():
+                        value = field.get_default()  # do_not_call, attempts_total, …
+                    if isinstance(value, bool):
+                        value = "t" if value else "f"
                     if value is None:
                         value = "\\N" if field.null else ""
                     row.append(str(value))
