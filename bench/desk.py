@@ -439,9 +439,12 @@ def main() -> None:
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     with live_server(env, procfile=True, workers=2) as base_url:
         print(f"timing {len(paths)} requests x {args.runs} on {base_url}")
+        load = [os.getloadavg()[0]]
         rows = time_requests(base_url, paths, runs=args.runs, token=token.key, cookie=cookie)
+        load.append(os.getloadavg()[0])
         export = time_export(base_url, token=token.key, runs=args.export_runs)
         export["server_peak_rss_mb"] = _server_rss_mb(server_process(base_url).pid)
+        load.append(os.getloadavg()[0])
     slowest = max((row for row in rows if row["path"].startswith("/api/")),
                   key=lambda row: row["median_ms"])  # fmt: skip
     plan = explain_slowest(slowest["path"], token.key)
@@ -450,7 +453,8 @@ def main() -> None:
     ).stdout.strip()
 
     print(f"\n### {args.label or 'desk'} — {datetime.now(UTC):%Y-%m-%d}, commit {commit}, "
-          f"{args.leads:,} leads per tenant x 2, {args.runs} runs\n")  # fmt: skip
+          f"{args.leads:,} leads per tenant x 2, {args.runs} runs, "
+          f"load average {' / '.join(f'{value:.1f}' for value in load)}\n")  # fmt: skip
     print("| query | median ms | p95 ms | total |")
     print("|---|---:|---:|---:|")
     for row in rows:
@@ -473,6 +477,7 @@ def main() -> None:
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "leads_per_tenant": args.leads,
                 "runs": args.runs,
+                "load_average": load,  # 1-minute: before, between queries and export, after
                 "queries": rows,
                 "export": export,
                 "slowest": {"query": slowest["query"], "plan": plan},

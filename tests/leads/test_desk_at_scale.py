@@ -163,6 +163,48 @@ def test_the_last_page_of_an_estimated_list_gives_the_exact_total(
     assert page["pagination"] == {"total": 23, "page": 3, "pages": 3, "limit": 10}
 
 
+def test_a_search_counts_its_matches_with_the_page_exactly(
+    agent, other_agent, agent_client, low_threshold
+):
+    _bulk(agent, 12)
+    _bulk(other_agent, 12)
+    page = agent_client.get("/api/leads", {"search": "first", "limit": 10}).json()
+    assert page["pagination"] == {"total": 12, "page": 1, "pages": 2, "limit": 10}
+    second = agent_client.get("/api/leads", {"search": "first", "limit": 10, "page": 2}).json()
+    assert second["pagination"] == {"total": 12, "page": 2, "pages": 2, "limit": 10}
+    assert {lead["id"] for lead in page["results"] + second["results"]} == set(
+        Lead.objects.filter(tenant=agent).values_list("id", flat=True)
+    )
+
+
+def test_a_search_past_its_last_page_still_gives_the_total(agent, agent_client):
+    _bulk(agent, 12)
+    page = agent_client.get("/api/leads", {"search": "first", "limit": 10, "page": 5}).json()
+    assert page == {"results": [], "pagination": {"total": 12, "page": 5, "pages": 2, "limit": 10}}
+
+
+def test_the_desk_page_counts_a_search_with_its_page(agent, client, low_threshold):
+    client.force_login(agent)
+    _bulk(agent, 12)
+    response = client.get("/", {"search": "first", "limit": 25})
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["pagination"]["total"] == 12
+    assert not response.context["pagination"]["total_is_estimate"]
+    assert len(response.context["rows"]) == 12
+    deep = client.get("/", {"search": "first", "limit": 25, "page": 9})
+    assert deep.context["pagination"]["page"] == 1
+    assert len(deep.context["rows"]) == 12
+
+
+def test_the_waiting_header_leaves_out_do_not_call_leads(agent, client):
+    client.force_login(agent)
+    make_lead(agent, status="New", disposition="")
+    make_lead(agent, status="New", disposition="", do_not_call=True)
+    make_lead(agent, status="New", disposition="Sold")
+    response = client.get("/")
+    assert response.context["waiting"]["count"] == 1
+
+
 def test_the_schema_declares_the_estimate_flag(client):
     schema = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
     properties = schema["components"]["schemas"]["Pagination"]["properties"]
