@@ -73,6 +73,12 @@ def _uses_trigram_index(search: str) -> bool:
     return bool(words) and all(len(word) >= MIN_TRIGRAM_WORD for word in words)
 
 
+def lead_list_reads_every_match(filters: LeadFilters) -> bool:
+    """Whether lead_list(filters=filters) reads all its matches to sort them, so that counting
+    them costs nothing more (leads.pagination.counted_page_slice)."""
+    return _uses_trigram_index(filters.search)
+
+
 def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters()) -> QuerySet[Lead]:
     """Return the tenant's leads matching `filters`, in the requested order (id breaks ties)."""
     leads = Lead.objects.filter(tenant=tenant)

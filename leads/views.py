@@ -20,13 +20,14 @@ from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
-from leads.pagination import page_slice, total_of
+from leads.pagination import counted_page_slice, page_slice, total_of
 from leads.selectors import (
     NO_DISPOSITION,
     LeadFilters,
     disposition_list,
     lead_get,
     lead_list,
+    lead_list_reads_every_match,
     lead_waiting_summary,
 )
 from leads.serializers import lead_resource
@@ -150,12 +151,17 @@ def desk_view(request: HttpRequest) -> HttpResponse:
         leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
     else:
         leads = lead_list(tenant=request.user, filters=filters)
-    total, total_is_estimate = total_of(leads)
+    page_leads, counted = None, None
+    if not callable_only and lead_list_reads_every_match(filters):
+        page_leads, counted = counted_page_slice(leads, start=(page - 1) * limit, limit=limit)
+    total, total_is_estimate = (counted, False) if counted is not None else total_of(leads)
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
     start = (page - 1) * limit
+    if counted is None:
+        page_leads = page_slice(leads, start=start, limit=limit)
     rules = calling_rules()
-    rows = [desk_row(lead, now, rules) for lead in page_slice(leads, start=start, limit=limit)]
+    rows = [desk_row(lead, now, rules) for lead in page_leads]
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
