@@ -11,6 +11,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from leads import services
@@ -27,6 +29,7 @@ from leads.selectors import (
     disposition_list,
     lead_get,
     lead_list,
+    lead_next,
     lead_waiting_summary,
 )
 from leads.serializers import lead_resource
@@ -44,6 +47,23 @@ SORTABLE_COLUMNS = (
     ("timeZone", "Call now"),
 )
 PAGE_SIZES = (25, 50, 100)
+# The status the lead page proposes with a disposition (shown on each choice, applied only while
+# the agent keeps "Set the status too" ticked): the outcome of a call says where the lead stands.
+# Keyed by the default dispositions' names, case-insensitively; a tenant's own have none.
+STATUS_FOR_DISPOSITION = {
+    "positive contact": LeadStatus.CONTACTED,
+    "negative contact": LeadStatus.CONTACTED,
+    "hung up": LeadStatus.CONTACTED,
+    "quoted": LeadStatus.FOLLOW_UP,
+    "appointment": LeadStatus.FOLLOW_UP,
+    "buy or die": LeadStatus.FOLLOW_UP,
+    "sold": LeadStatus.WON,
+    "employer coverage": LeadStatus.LOST,
+    "brokie": LeadStatus.LOST,
+    "unhealthy/referred": LeadStatus.LOST,
+    "foreign": LeadStatus.LOST,
+    "invalid/disconnected": LeadStatus.LOST,
+}
 
 
 def age_label(created_at: datetime, now: datetime) -> str:
@@ -131,6 +151,16 @@ def _desk_params(query: QueryDict) -> tuple[LeadPageSerializer, bool, dict[str, 
     return params, callable_only, errors
 
 
+def _desk_query(request: HttpRequest) -> str:
+    """The desk's filters and order as a query string ("" or "?…"), handed from the desk to a
+    lead's page and on to the next lead, so "Save & next lead" follows the desk the agent left."""
+    params, callable_only, _errors = _desk_params(request.GET)
+    query = _api_query(params.filters(), params.validated_data["limit"])
+    if callable_only:
+        query["callable"] = "1"
+    return f"?{urlencode(query)}" if query else ""
+
+
 def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[str]]:
     """A single-choice select for a list filter; a combination from the URL is kept as one."""
     value = ",".join(chosen)
@@ -140,6 +170,8 @@ def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[st
     return value, options
 
 
+# The desk and a lead's page are never cached: Back must show the desk as it is now.
+@never_cache
 @login_required
 def desk_view(request: HttpRequest) -> HttpResponse:
     params, callable_only, errors = _desk_params(request.GET)
@@ -159,6 +191,9 @@ def desk_view(request: HttpRequest) -> HttpResponse:
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
+    lead_query = f"?{urlencode(page_query)}" if page_query else ""
+    for row in rows:
+        row["pageUrl"] = reverse("lead-page", args=[row["id"]]) + lead_query
 
     def url(**changes: Any) -> str:
         return "?" + urlencode({**page_query, **changes})
@@ -205,6 +240,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
         "total": total,
         "totalIsEstimate": total_is_estimate,
         "apiQuery": api_query,
+        "leadQuery": lead_query,
         "noDisposition": NO_DISPOSITION,
         "dispositions": [
             {"name": d.name, "color": d.color, "emoji": d.emoji} for d in dispositions
@@ -244,6 +280,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @login_required
 def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = lead_get(tenant=request.user, lead_id=lead_id)
@@ -344,11 +381,40 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "callability": callability_context(lead, now),
             "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
-            "dispositions": disposition_list(tenant=request.user),
             "statuses": LeadStatus.values,
+            "disposition_choices": [
+                {
+                    "name": d.name,
+                    "color": d.color,
+                    "emoji": d.emoji,
+                    "status": STATUS_FOR_DISPOSITION.get(d.name.lower(), ""),
+                }
+                for d in disposition_list(tenant=request.user)
+            ],
+            "desk_query": _desk_query(request),
             "waiting": waiting_context(request.user, now),
         },
     )
+
+
+@require_GET
+@never_cache
+@login_required
+def lead_next_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Go to the lead after this one in the desk's filters and order (the query the lead page
+    was opened with); after the last one, back to that desk."""
+    after = lead_get(tenant=request.user, lead_id=lead_id)
+    params, callable_only, _errors = _desk_params(request.GET)
+    filters = params.filters()
+    if callable_only:
+        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=services.clock())
+    else:
+        leads = lead_list(tenant=request.user, filters=filters)
+    following = lead_next(leads=leads, filters=filters, after=after)
+    query = _desk_query(request)
+    if following is None:
+        return redirect(reverse("desk") + query)
+    return redirect(reverse("lead-page", args=[following.pk]) + query)
 
 
 @require_GET
