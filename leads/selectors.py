@@ -103,9 +103,7 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
     return leads.order_by(*(column.asc() for column in columns))
 
 
-def lead_next(
-    *, leads: QuerySet[Lead], filters: LeadFilters, after: Lead
-) -> Lead | None:
+def lead_next(*, leads: QuerySet[Lead], filters: LeadFilters, after: Lead) -> Lead | None:
     """Return the lead that follows `after` in `leads`, ordered as `filters` say (id breaks ties).
 
     `leads` is a tenant's list from `lead_list` (or a narrowing of it). `after` need not be in it
