@@ -22,7 +22,7 @@ from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
-from leads.pagination import page_slice, total_of
+from leads.pagination import DEFAULT_LIMIT, page_slice, total_of
 from leads.selectors import (
     NO_DISPOSITION,
     LeadFilters,
@@ -151,14 +151,25 @@ def _desk_params(query: QueryDict) -> tuple[LeadPageSerializer, bool, dict[str, 
     return params, callable_only, errors
 
 
-def _desk_query(request: HttpRequest) -> str:
-    """The desk's filters and order as a query string ("" or "?…"), handed from the desk to a
-    lead's page and on to the next lead, so "Save & next lead" follows the desk the agent left."""
-    params, callable_only, _errors = _desk_params(request.GET)
-    query = _api_query(params.filters(), params.validated_data["limit"])
+def _desk_query_string(filters: LeadFilters, limit: int, callable_only: bool) -> str:
+    """The desk's filters and order as a query string ("" or "?…", defaults left out), handed
+    from the desk to a lead's page and on to the next lead, so "Save & next lead" follows the
+    desk the agent left."""
+    defaults = LeadFilters()
+    query = _api_query(filters, limit)
+    if filters.sort_by == defaults.sort_by and filters.sort_direction == defaults.sort_direction:
+        query.pop("sortBy", None)
+        query.pop("sortDirection", None)
+    if limit == DEFAULT_LIMIT:
+        query.pop("limit", None)
     if callable_only:
         query["callable"] = "1"
     return f"?{urlencode(query)}" if query else ""
+
+
+def _desk_query(request: HttpRequest) -> str:
+    params, callable_only, _errors = _desk_params(request.GET)
+    return _desk_query_string(params.filters(), params.validated_data["limit"], callable_only)
 
 
 def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[str]]:
@@ -191,7 +202,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
-    lead_query = f"?{urlencode(page_query)}" if page_query else ""
+    lead_query = _desk_query_string(filters, limit, callable_only)
     for row in rows:
         row["pageUrl"] = reverse("lead-page", args=[row["id"]]) + lead_query
 
