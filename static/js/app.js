@@ -11,6 +11,32 @@ const script = document.getElementById("app-script");
 for (const chip of document.querySelectorAll("[data-chip]")) {
   paintChip(chip, chip.dataset.chip);
 }
+
+// A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard: when
+// nothing inside it can take focus, the box itself does, named after its table (WCAG 2.1.1).
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+function makeScrollBoxesFocusable() {
+  for (const box of document.querySelectorAll(".table-wrap, pre.code")) {
+    const scrolls = box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
+    if (box.dataset.madeFocusable === undefined && (!scrolls || box.querySelector(FOCUSABLE))) continue;
+    if (scrolls && !box.querySelector(FOCUSABLE)) {
+      const caption = box.querySelector("caption, h2, h3");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Scrollable table");
+      box.dataset.madeFocusable = "";
+    } else if (box.dataset.madeFocusable !== undefined) {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      delete box.dataset.madeFocusable;
+    }
+  }
+}
+makeScrollBoxesFocusable();
+window.addEventListener("resize", makeScrollBoxesFocusable);
+new MutationObserver(makeScrollBoxesFocusable).observe(document.getElementById("main"), { childList: true, subtree: true });
+
 const listeners = new Set();
 const reconnectListeners = new Set();
 
