@@ -166,3 +166,25 @@ def test_a_burst_is_one_polite_summary_and_the_waiting_count_is_not_a_live_regio
         assert tab.errors == []
     finally:
         context.close()
+
+
+def test_the_keyboard_focus_ring_is_solid_and_contrasts_three_to_one(chromium, server_url):
+    make_agent("alice")
+    context = chromium.new_context(base_url=server_url, viewport=SIZES["desktop"])
+    try:
+        tab = Tab(context, server_url)
+        sign_in(tab)
+        page = tab.page
+        for _ in range(3):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(
+                """() => {
+                  const style = getComputedStyle(document.activeElement);
+                  return [style.outlineStyle, parseFloat(style.outlineWidth), style.outlineColor];
+                }"""
+            )
+            assert ring[0] == "solid" and ring[1] >= 2, ring
+            # #065f46 on the white page: 7.6:1 (WCAG 2.4.13 asks 3:1).
+            assert ring[2] in ("rgb(6, 95, 70)", "rgb(255, 255, 255)"), ring
+    finally:
+        context.close()

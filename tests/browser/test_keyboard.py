@@ -249,3 +249,23 @@ def test_keyboard_only_lead_page_with_the_shortcut_list(context, server_url):
     assert all(set(patch) <= {"notes", "disposition", "status"} for patch in patches)
     assert [p.get("disposition") for p in patches if "disposition" in p] == ["Hung Up"]
     assert tab.errors == []
+
+
+def test_back_from_a_lead_shows_the_desk_as_it_is_now(context, server_url):
+    agent = make_agent("alice")
+    lead = make_lead(agent, status="New")
+    tab = log_in(context, server_url, "alice")
+    page = tab.page
+    page.locator("#lead-rows tr .c-name a").first.click()
+    expect(page).to_have_url(f"{server_url}/leads/{lead.pk}", timeout=STEP)
+    hold_choices_open(page)
+
+    page.focus("#status")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#save-state")).to_have_text("Status saved ✓", timeout=STEP)
+    page.go_back()
+
+    expect(page.locator(f'#lead-rows tr[data-lead-id="{lead.pk}"] .c-status')).to_have_text(
+        "Contacted", timeout=STEP
+    )
