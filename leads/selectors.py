@@ -109,6 +109,32 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
     return leads.order_by(*(column.asc() for column in columns))
 
 
+def lead_next(*, leads: QuerySet[Lead], filters: LeadFilters, after: Lead) -> Lead | None:
+    """Return the lead that follows `after` in `leads`, ordered as `filters` say (id breaks ties).
+
+    `leads` is a tenant's list from `lead_list` (or a narrowing of it). `after` need not be in it
+    any more: the agent may just have changed what made it match; its place in the order still
+    decides which lead comes next (a keyset, so no earlier lead is read).
+    """
+    columns = (*SORT_FIELDS[filters.sort_by], F("id"))
+    names = [f"sort_key_{index}" for index in range(len(columns))]
+    keyed = leads.alias(**dict(zip(names, columns, strict=True)))
+    current = (
+        Lead.objects.filter(pk=after.pk)
+        .annotate(**dict(zip(names, columns, strict=True)))
+        .values(*names)
+        .first()
+    )
+    if current is None:
+        return None
+    comparison = "lt" if filters.sort_direction == "desc" else "gt"
+    later = Q(pk__in=[])
+    for index, name in enumerate(names):
+        equal_before = Q(**{other: current[other] for other in names[:index]})
+        later |= equal_before & Q(**{f"{name}__{comparison}": current[name]})
+    return keyed.filter(later).first()
+
+
 def lead_get(*, tenant: AbstractBaseUser, lead_id: int) -> Lead:
     """Return the tenant's lead; another tenant's lead is as absent as a missing one."""
     try:
