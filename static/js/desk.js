@@ -201,7 +201,17 @@ onLiveEvent((event) => {
   if (event.type === "new_lead_notification") upsertRow(event.lead, { isNew: event.isNew, stubId: event.stubId });
   else if (event.type === "lead_updated") upsertRow(event.lead, { isNew: false, stubId: event.stubId });
   else if (event.type === "lead_stub") addStub(event.stubId, event.lead);
+  else if (event.type === "lead_deleted") removeRow(event.leadId);
 });
+
+// An undone import deleted the lead (CONTRACT §6).
+function removeRow(leadId) {
+  const row = rowFor(leadId);
+  if (!row) return;
+  row.remove();
+  total = Math.max(0, total - 1);
+  showCounts();
+}
 
 // --- Catch-up: events sent while the socket was down are gone; re-read the first page. --------
 
