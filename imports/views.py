@@ -23,7 +23,7 @@ def _url_with_id_slot(name: str) -> str:
 
 
 def _field_label(api_name: str) -> str:
-    """ "firstName" → "First name", "street1" → "Street 1", "hasMedicarePartsAb" → "Has medicare parts ab"."""
+    """Return a field's label: "firstName" → "First name", "street1" → "Street 1"."""
     words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", api_name)
     text = " ".join(word.lower() for word in words)
     return text[:1].upper() + text[1:]
