@@ -16,6 +16,17 @@ HISTORY_ROWS = 20
 # Stands for an import's id in the URLs handed to the page's script ("{id}" there).
 ID_SLOT = 987654321
 UNDOABLE = (ImportStatus.DONE, ImportStatus.FAILED)
+# Where a field's name does not read well as a label.
+FIELD_LABELS = {
+    "name": "Full name (first and last)",
+    "dob": "Date of birth",
+    "zipcode": "ZIP code",
+    "nextgenId": "NextGen lead id",
+    "hasMedicarePartsAb": "Has Medicare parts A and B",
+    "utmSource": "UTM source",
+    "utmMedium": "UTM medium",
+    "utmCampaign": "UTM campaign",
+}
 
 
 def _url_with_id_slot(name: str) -> str:
@@ -55,7 +66,10 @@ def import_page_view(request: HttpRequest) -> HttpResponse:
         "desk": reverse("desk"),
     }
     fields = sorted(
-        ({"value": name, "label": _field_label(name)} for name in FIELD_BY_API_NAME),
+        (
+            {"value": name, "label": FIELD_LABELS.get(name) or _field_label(name)}
+            for name in FIELD_BY_API_NAME
+        ),
         key=lambda field: field["label"],
     )
     return render(

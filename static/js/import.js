@@ -129,7 +129,7 @@ async function askUndo(button) {
   }
   undoing = button;
   document.getElementById("undo-file").textContent = button.dataset.fileName;
-  const kept = plan.keptLeads.length ? el("p", { className: "muted" }, `Kept lead ids: ${plan.keptLeads.join(", ")}${plan.keep > plan.keptLeads.length ? " …" : ""}`) : null;
+  const kept = plan.keptLeads.length ? [el("p", { className: "muted" }, `Kept lead ids: ${plan.keptLeads.join(", ")}${plan.keep > plan.keptLeads.length ? " …" : ""}`)] : [];
   document.getElementById("undo-plan").replaceChildren(
     el("p", {}, "Undoing it will:"),
     el(
@@ -139,7 +139,7 @@ async function askUndo(button) {
       planItem(plan.restore, `lead${plan.restore === 1 ? "" : "s"} it updated given their old values back`),
       planItem(plan.keep, `lead${plan.keep === 1 ? "" : "s"} changed since the import kept as they are`),
     ),
-    kept,
+    ...kept,
   );
   undoDialog.showModal();
   document.getElementById("undo-cancel").focus();
@@ -164,6 +164,12 @@ async function confirmUndo() {
     const job = await api(button.dataset.undoUrl, { method: "POST" });
     undoDialog.close();
     showInHistory(remember(job));
+    if (job.id === currentId) {
+      // The summary on screen describes leads that are gone now.
+      summary.hidden = true;
+      statusBox.hidden = true;
+      currentId = null;
+    }
     const { deleted, restored, kept } = job.undo;
     showUndoResult(
       `Undone: ${deleted} lead${deleted === 1 ? "" : "s"} deleted, ${restored} restored, ${kept} kept because they changed since.`,

@@ -93,7 +93,7 @@ WRONG_WEEK = [
     "(512) 555-0101,Ana María López,ana@example.com,31/01/1980,78701,Austin,TX",
     "(512) 555-0102,Ben Okafor,ben@example.com,15/06/1975,78702,Austin,TX",
     "(512) 555-0103,Chloé Martin,,28/02/1990,78703,Austin,TX",
-    "(512) 555-0104,Dev Patel,dev@example.com,01/12/1968,78704,Austin,TX",
+    "(512) 555-0104,Dev Patel,dev@example.com,21/12/1968,78704,Austin,TX",
     "555,No Contact,,13/13/1980,78705,Austin,TX",
     "(512) 555-0199,Known Already,known@example.com,20/10/1970,78799,Round Rock,TX",
 ]
