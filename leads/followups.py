@@ -153,20 +153,25 @@ def follow_up_scheduler_run(
             return
 
 
-_in_process_started = False
+_in_process_loop: asyncio.AbstractEventLoop | None = None
+_in_process_task: "asyncio.Task[None] | None" = None
 
 
 def follow_up_scheduler_start_in_process() -> None:
-    """On the embedded default (in-memory channel layer), run the scheduler in this web process,
-    on its own event loop, once: events can only reach the sockets of this process."""
-    global _in_process_started
-    if _in_process_started:
+    """Run the scheduler on this web process's event loop, once per loop.
+
+    For the embedded default (no REDIS_URL): its in-memory channel layer reaches only this
+    process's sockets, and there is no worker process to run the loop.
+    """
+    global _in_process_loop, _in_process_task
+    loop = asyncio.get_running_loop()
+    if _in_process_loop is loop:
         return
-    _in_process_started = True
-    asyncio.get_running_loop().create_task(_in_process_loop())
+    _in_process_loop = loop
+    _in_process_task = loop.create_task(_in_process_checks(), name="follow-up-scheduler")
 
 
-async def _in_process_loop() -> None:
+async def _in_process_checks() -> None:
     from channels.db import database_sync_to_async
 
     check = database_sync_to_async(lambda: follow_ups_due_notify(now=timezone.now()))
