@@ -33,9 +33,10 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leads.dnc import dnc_listed_phones, lead_writes_lock
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 from leads.normalize import time_zone_for
 from leads.services import MATCH_FIELDS, PREMIUM_PRODUCT, is_empty, lead_merge, lead_upsert
+from leads.timeline import EventKind, lead_events_record_bulk, vendor_fields
 
 PHONE_KEY = MATCH_FIELDS.index("phone")
 IMPORTED = "imported"
@@ -400,6 +401,17 @@ def _merge_and_write(
     # Updates first: a lead may give up a phone or email that a new lead of this batch takes.
     if changed:
         writer.update([slot.values for slot in changed])
+        # The vendor updates go on the leads' timelines: one insert for the batch.
+        lead_events_record_bulk(
+            LeadEvent(
+                tenant_id=tenant_id,
+                lead_id=slot.pk,
+                kind=EventKind.VENDOR_UPDATE,
+                at=now,
+                data={"door": source, "fields": vendor_fields(slot.changed)},
+            )
+            for slot in changed
+        )
     if created:
         writer.insert(new_leads)
     if keys is not None:

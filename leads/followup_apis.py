@@ -1,5 +1,7 @@
 """The call loop's API, continued (CONTRACT §9): the follow-up list and a lead's timeline."""
 
+import math
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,7 +15,7 @@ from leads.models import LeadEvent, LeadEventKind
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 from leads.selectors import lead_get
 from leads.serializers import LeadSerializer
-from leads.timeline import lead_timeline
+from leads.timeline import lead_timeline_page
 
 
 class FollowUpListApi(APIView):
@@ -59,6 +61,8 @@ class LeadEventSerializer(serializers.ModelSerializer):
         "(follow_up_*); phone, reason (do_not_call_*)."
     )
 
+    id = serializers.IntegerField(allow_null=True, help_text="Null for the arrival.")
+
     class Meta:
         model = LeadEvent
         fields = ["id", "kind", "at", "by", "data"]
@@ -79,11 +83,18 @@ class LeadTimelineApi(APIView):
         lead = lead_get(tenant=request.user, lead_id=lead_id)
         params = PageParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        page, limit = params.validated_data["page"], params.validated_data["limit"]
+        events, total = lead_timeline_page(
+            tenant=request.user, lead=lead, start=(page - 1) * limit, limit=limit
+        )
         return Response(
-            page_of(
-                lead_timeline(tenant=request.user, lead=lead),
-                page=params.validated_data["page"],
-                limit=params.validated_data["limit"],
-                serialize=lambda page: LeadEventSerializer(page, many=True).data,
-            )
+            {
+                "results": LeadEventSerializer(events, many=True).data,
+                "pagination": {
+                    "total": total,
+                    "page": page,
+                    "pages": max(1, math.ceil(total / limit)),
+                    "limit": limit,
+                },
+            }
         )

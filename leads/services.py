@@ -27,7 +27,7 @@ from leads.events import (
 from leads.models import DoNotCallEntry, InvitePasscode, Lead, LeadStatus
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
-from leads.timeline import EventKind, changes_of, lead_event_record
+from leads.timeline import EventKind, changes_of, lead_event_record, vendor_fields
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,18 @@ def lead_update(*, lead: Lead, changes: dict[str, Any], by: AbstractBaseUser | N
         with transaction.atomic():
             lead.save(update_fields=[*changes, "time_zone", "updated_at"])
             if "phone" in changes:
+                was_listed = lead.do_not_call
                 lead_do_not_call_refresh(lead)
+                if lead.do_not_call != was_listed:
+                    lead_event_record(
+                        lead=lead,
+                        kind=EventKind.DO_NOT_CALL_ADDED
+                        if lead.do_not_call
+                        else EventKind.DO_NOT_CALL_REMOVED,
+                        at=clock(),
+                        by=by,
+                        data={"phone": lead.phone, "reason": "the phone changed"},
+                    )
             if changed := changes_of(lead, old, changes):
                 lead_event_record(
                     lead=lead, kind=EventKind.CHANGED, at=clock(), by=by, data=changed
@@ -341,6 +352,12 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
                 lead.save(update_fields=[*changes, "updated_at"])
                 if "phone" in changes:
                     lead_do_not_call_refresh(lead)
+                lead_event_record(
+                    lead=lead,
+                    kind=EventKind.VENDOR_UPDATE,
+                    at=lead.updated_at,
+                    data={"door": incoming.get("source", ""), "fields": vendor_fields(changes)},
+                )
             return LeadUpsertResult(lead=lead, is_new=False, changed_fields=list(changes))
     raise RuntimeError("lead_upsert could not settle a concurrent insert")
 

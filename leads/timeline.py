@@ -14,8 +14,7 @@ from django.db.models import QuerySet
 
 from leads.models import Lead, LeadEvent
 from leads.models import LeadEventKind as EventKind
-
-__all__ = ["EventKind", "lead_event_record", "lead_events_record_bulk", "lead_timeline"]
+from leads.serializers import camel_case
 
 # The agent's fields whose changes are told old → new.
 TRACKED_FIELDS = ("status", "disposition", "notes")
@@ -44,15 +43,26 @@ def lead_events_record_bulk(events: Iterable[LeadEvent]) -> None:
     LeadEvent.objects.bulk_create(list(events), batch_size=2000)
 
 
-def arrival_event(lead: Lead, *, at: datetime, **data: Any) -> LeadEvent:
-    """The unsaved arrival record of a new lead: its door, vendor and anything else given."""
-    details = {"door": lead.source, "vendor": lead.vendor_name, **data}
+def arrival_event(lead: Lead) -> LeadEvent:
+    """The lead's arrival, read from the lead itself: its door, vendor and creation time.
+
+    Not a stored row: the webhook and import doors write thousands of leads a second, and an
+    extra row per lead would cost each of them an insert; everything the arrival says is on the
+    lead already (docs/call-loop.md, "Timeline").
+    """
+    details = {
+        "door": lead.source,
+        "vendor": lead.vendor_name,
+        "nextgenId": lead.nextgen_id,
+        "vendorCreatedAt": lead.vendor_created_at.isoformat() if lead.vendor_created_at else "",
+    }
     return LeadEvent(
+        id=None,
         tenant_id=lead.tenant_id,
         lead_id=lead.pk,
         kind=EventKind.ARRIVED,
-        at=at,
-        data={key: value for key, value in details.items() if value not in ("", None)},
+        at=lead.created_at,
+        data={key: value for key, value in details.items() if value},
     )
 
 
@@ -65,7 +75,22 @@ def changes_of(lead: Lead, old: Mapping[str, Any], fields: Iterable[str]) -> dic
     }
 
 
+def vendor_fields(changes: Iterable[str]) -> list[str]:
+    """The lead resource's names of the fields a vendor update changed."""
+    return sorted(camel_case(name) for name in changes if name not in ("updated_at", "time_zone"))
+
+
 def lead_timeline(*, tenant: AbstractBaseUser, lead: Lead) -> QuerySet[LeadEvent]:
     return (
         LeadEvent.objects.filter(tenant=tenant, lead=lead).select_related("by").order_by("at", "id")
     )
+
+
+def lead_timeline_page(
+    *, tenant: AbstractBaseUser, lead: Lead, start: int, limit: int
+) -> tuple[list[LeadEvent], int]:
+    """Events `start` to `start + limit` of the whole story (arrival first), and how many."""
+    events = lead_timeline(tenant=tenant, lead=lead)
+    items = [arrival_event(lead)] if start == 0 else []
+    items += list(events[max(start - 1, 0) : start + limit - 1])
+    return items, events.count() + 1

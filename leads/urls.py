@@ -1,7 +1,7 @@
 from django.urls import re_path
 
 from leads.apis import LeadDetailApi, LeadExportApi, LeadListApi
-from leads.calling_apis import CallabilityApi, CallAttemptListApi
+from leads.calling_apis import CallabilityApi, CallAttemptDetailApi, CallAttemptListApi
 from leads.dnc_apis import DncAuditCsvApi, DncListApi, DncRemoveApi
 from leads.followup_apis import FollowUpListApi, LeadTimelineApi
 
@@ -20,6 +20,11 @@ urlpatterns = [
         r"^leads/(?P<lead_id>[0-9]{1,18})/attempts/?$",
         CallAttemptListApi.as_view(),
         name="attempts",
+    ),
+    re_path(
+        r"^leads/(?P<lead_id>[0-9]{1,18})/attempts/(?P<attempt_id>[0-9]{1,18})/?$",
+        CallAttemptDetailApi.as_view(),
+        name="attempt",
     ),
     re_path(
         r"^leads/(?P<lead_id>[0-9]{1,18})/timeline/?$",
