@@ -5,11 +5,14 @@ Writers call `lead_event_record` inside their own transaction; the bulk doors (w
 imports) hand their arrivals to `lead_events_record_bulk`, one insert for all of them.
 """
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import QuerySet
 
 from leads.models import Lead, LeadEvent
@@ -38,9 +41,37 @@ def lead_event_record(
     )
 
 
+_COPY_SQL = (
+    f"COPY {LeadEvent._meta.db_table} (tenant_id, lead_id, kind, at, by_id, data) FROM STDIN"
+)
+
+
 def lead_events_record_bulk(events: Iterable[LeadEvent]) -> None:
-    """One INSERT for many events (no per-row signals or saves)."""
-    LeadEvent.objects.bulk_create(list(events), batch_size=2000)
+    """Write many events at once: one COPY on PostgreSQL (an import batch's updates cost it a
+    fraction of what the ORM's INSERT would), one bulk INSERT elsewhere."""
+    events = list(events)
+    if not events:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        LeadEvent.objects.bulk_create(events, batch_size=500)
+        return
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.copy(_COPY_SQL) as copy,
+    ):
+        for event in events:
+            copy.write_row(
+                (
+                    event.tenant_id,
+                    event.lead_id,
+                    event.kind,
+                    event.at,
+                    event.by_id,
+                    json.dumps(event.data, cls=DjangoJSONEncoder),
+                )
+            )
 
 
 def arrival_event(lead: Lead) -> LeadEvent:
