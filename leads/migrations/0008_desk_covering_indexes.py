@@ -79,9 +79,5 @@ class Migration(migrations.Migration):
             model_name='lead',
             index=leads.models.PostgreSQLGinIndex(models.F('tenant'), django.contrib.postgres.indexes.OpClass(models.F('phone'), name='gin_trgm_ops'), name='lead_phone_tenant_trgm'),
         ),
-        migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('last_attempt_at__isnull', False)), fields=['tenant', 'last_attempt_at'], name='lead_recently_called'),
-        ),
         migrations.RunPython(finer_search_statistics, migrations.RunPython.noop, elidable=True),
     ]
