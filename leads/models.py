@@ -237,6 +237,12 @@ class Lead(models.Model):
                 condition=Q(next_follow_up_at__isnull=False, follow_up_notified_at__isnull=True),
                 name="lead_follow_up_pending",
             ),
+            # "Callable now" checks the caps of the leads called in the last 24 hours only.
+            models.Index(
+                fields=["tenant", "last_attempt_at"],
+                condition=Q(last_attempt_at__isnull=False),
+                name="lead_recently_called",
+            ),
             # Search by a fragment (pg_trgm; PostgreSQL only, see migrations 0006 and 0008),
             # within the tenant (btree_gin): the index finds the tenant's matches only.
             PostgreSQLGinIndex(

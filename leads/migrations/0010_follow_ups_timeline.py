@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0008_desk_covering_indexes'),
+        ('leads', '0009_lead_recently_called'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
