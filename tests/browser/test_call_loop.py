@@ -5,11 +5,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from leads.followups import follow_ups_due_notify
 from leads.models import CallAttempt, Lead
+from tests.browser.conftest import celery_worker, server_env
 from tests.browser.test_desk import STEP, Tab, log_in
 from tests.factories import make_agent, make_lead
 from tests.server import wait_for
@@ -136,3 +138,26 @@ def test_a_due_follow_up_rings_on_an_open_desk_once_and_is_listed(context, serve
     page.wait_for_timeout(500)
     expect(page.locator(".banner.follow-up-due")).to_have_count(1)
     assert tab.errors == []
+
+
+def test_the_deployments_own_scheduler_rings_a_due_follow_up(context, server_url):
+    """Nobody calls the scheduler here: with Redis, the Procfile's worker runs it; on the
+    embedded default, the web process does (docs/call-loop.md, "The scheduler")."""
+    agent = make_agent("alice")
+    tab = log_in(context, server_url, "alice")
+    tab.wait_live()
+    page = tab.page
+    make_lead(agent, first_name="Overdue", next_follow_up_at=timezone.now() - timedelta(hours=1))
+    banner = page.locator(".banner.follow-up-due")
+
+    if settings.REDIS_URL:
+        page.reload()  # the lead was stored behind the server's back: no event announced it
+        tab.wait_live()
+        expect(page.locator("#follow-ups-due-count")).to_have_text("1", timeout=STEP)
+        assert banner.count() == 0  # nothing rings it until a scheduler runs
+        with celery_worker(server_env()):
+            expect(banner).to_have_count(1, timeout=STEP)
+    else:
+        expect(banner).to_have_count(1, timeout=STEP * 3)
+    expect(banner).to_contain_text("Overdue")
+    assert Lead.objects.get(tenant=agent).follow_up_notified_at is not None
