@@ -223,6 +223,7 @@ onLiveEvent((event) => {
   else if (event.type === "lead_updated") upsertRow(event.lead, { isNew: false, stubId: event.stubId });
   else if (event.type === "lead_stub") addStub(event.stubId, event.lead);
   else if (event.type === "lead_deleted") removeRow(event.leadId);
+  else if (event.type === "leads_deleted") afterManyDeleted();
 });
 
 // --- A stable desk: while the agent points at, works in or has scrolled the list, new leads wait
@@ -311,6 +312,12 @@ function removeRow(leadId) {
   row.remove();
   total = Math.max(0, total - 1);
   showCounts();
+}
+
+// Past a thousand deletions one event (leads_deleted) stands for the rest: read the page again.
+function afterManyDeleted() {
+  if (showsNewestFirst) catchUp();
+  else location.reload();
 }
 
 // --- Catch-up: events sent while the socket was down are gone; re-read the first page. --------

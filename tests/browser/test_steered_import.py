@@ -338,3 +338,30 @@ def test_the_import_page_fits_a_phone_and_every_control_is_labelled(phone, serve
     )
     assert focused[0] == "SELECT" and focused[1] != "none" and focused[2] != "0px"
     assert tab.errors == []
+
+
+def test_undoing_a_large_import_empties_an_open_desk(context, server_url, worker, tmp_path):
+    """Past a thousand deletions the desk hears one leads_deleted for the rest: it reads its
+    page again instead of keeping rows that are gone."""
+    alice = make_agent("alice")
+    rows = [f"Bulk,Person{n},(512) 7{n // 10000:02d}-{n % 10000:04d}" for n in range(1_200)]
+    path = tmp_path / "big.csv"
+    path.write_text("First Name,Last Name,Phone\n" + "\n".join(rows) + "\n")
+    desk = log_in(context, server_url, "alice")
+    tab = Tab(context, server_url)
+    page = tab.goto("/imports")
+    preview_file(page, path)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#sum-imported")).to_have_text("1,200", timeout=STEP * 3)
+    desk.page.reload()
+    expect(desk.page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=STEP)
+    expect(desk.page.locator("#lead-rows tr[data-lead-id]")).not_to_have_count(0)
+
+    page.get_by_role("button", name="Undo big.csv").click()
+    page.get_by_role("button", name="Undo the import").click()
+    expect(page.locator("#import-undo-result")).to_contain_text("1200 leads deleted", timeout=STEP)
+
+    assert not Lead.objects.filter(tenant=alice).exists()
+    expect(desk.page.locator("#lead-rows tr[data-lead-id]")).to_have_count(0, timeout=STEP)
+    expect(desk.page.locator("#empty-state")).to_be_visible()
+    assert tab.errors == [] and desk.errors == []
