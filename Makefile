@@ -8,10 +8,12 @@ PORT ?= 8000
 
 .PHONY: run test chromium promtool lint format bench clean
 
-$(INSTALLED): requirements.txt
+# requirements-dev.txt includes requirements.txt (what production installs) and adds the suite,
+# the linters and the browser driver; the stamp follows both files.
+$(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
 run: export DJANGO_DEBUG ?= 1
@@ -41,6 +43,8 @@ promtool:
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/djlint templates --lint
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

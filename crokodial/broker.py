@@ -13,6 +13,7 @@ writes the same entry afterwards (same tag, same content, a fresher score).
 """
 
 import time
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
@@ -41,8 +42,11 @@ return false
 
 
 class Channel(kombu_redis.Channel):
-    _pending = None  # which command the BRPOP connection is waiting on
+    _pending: str | None = None  # which command the BRPOP connection is waiting on
     _wait_next = False
+    # Set by kombu's Channel; declared for the type checker.
+    _brpop_sent_at: float | None  # type: ignore[assignment]  # kombu declares it None only
+    _in_poll: Any
 
     def __init__(self, *args, **kwargs):
         self._no_ack_queues = set()

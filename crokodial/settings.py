@@ -9,6 +9,7 @@ A bad value stops the process with one line naming the variable; secrets are nev
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import dj_database_url
@@ -165,12 +166,13 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 _database_url = _checked_url("DATABASE_URL", DATABASE_SCHEMES)
+DATABASES: dict[str, dict[str, Any]]
 if _database_url is None:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"].strip())}
+    DATABASES = {"default": dict(dj_database_url.parse(os.environ["DATABASE_URL"].strip()))}
 if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "crokodial.postgresql"):
     # Under ASGI every request may run in a different thread: persistent per-thread connections
     # exhaust PostgreSQL, so connections come from Django's psycopg pool instead.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -11,7 +11,7 @@ from imports.views import import_page_view
 from leads.forms import LoginForm
 from webhooks.views import integration_view
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     re_path(r"^auth/token/?$", AuthTokenApi.as_view(), name="auth-token"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 from http import HTTPStatus
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import (
@@ -96,7 +96,7 @@ class UploadTooLarge(APIException):
         super().__init__(f"The file is over the {limit_mb:g} MB import limit.")
 
 
-def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob:
+def import_start(*, tenant: User, upload: UploadedFile) -> ImportJob:
     """Check `upload`, store it and queue its import into `tenant`; return the queued job.
 
     Raise ValidationError when the file cannot be imported at all, UploadTooLarge over the limit.
@@ -104,10 +104,10 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
     file_name = os.path.basename(upload.name or "")[:255]
     if not file_name.lower().endswith(".csv"):
         raise ValidationError({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
-    if upload.size > settings.IMPORT_MAX_BYTES:
+    if (upload.size or 0) > settings.IMPORT_MAX_BYTES:
         raise UploadTooLarge()
     try:
-        shape = inspect_csv(upload)
+        shape = inspect_csv(cast(BinaryIO, upload))
         # A header the agent mapped before is read as they mapped it (docs/imports.md).
         saved = import_mapping_for_header(tenant=tenant, header=shape.header)
         if saved is not None:
@@ -130,7 +130,7 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
 
 def import_store(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     upload: UploadedFile,
     file_name: str,
     shape: Any,
@@ -144,7 +144,7 @@ def import_store(
         return ImportJob.objects.create(
             tenant=tenant,
             file_name=file_name,
-            file_size=upload.size,
+            file_size=upload.size or 0,
             storage_name=storage_name,
             vendor=layout.vendor,
             encoding=shape.encoding,
@@ -276,7 +276,7 @@ def import_run(
         extra={"import_id": job.pk, "tenant": job.tenant_id, "attempt": job.attempts},
     )
     progress = ImportProgress(job, clock=clock)
-    failure = None
+    failure: CsvRejected | str | None = None
     if job.attempts > settings.IMPORT_MAX_ATTEMPTS:
         job.status = ImportStatus.FAILED
         failure = f"The import was interrupted {job.attempts - 1} times; rows before it were kept."
@@ -342,7 +342,8 @@ def _import_finish(
 
 
 def _import_count(job: ImportJob) -> None:
-    seconds = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0.0
+    finished_at = job.finished_at or timezone.now()
+    seconds = (finished_at - job.started_at).total_seconds() if job.started_at else 0.0
     metrics.IMPORTS.labels(job.status).inc()
     for outcome in ("imported", "updated", "skipped", "failed"):
         metrics.ROWS.labels(outcome).inc(getattr(job, outcome))
@@ -469,7 +470,7 @@ def _converted_batches(
     converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
-    lead_owner = {
+    lead_owner: dict[str, Any] = {
         "tenant_id": job.tenant_id,
         "source": layout.source,
         "assigned_to_id": job.tenant_id,

@@ -6,9 +6,9 @@ import os
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, BinaryIO, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -35,7 +35,7 @@ SAMPLE_ROWS = 10
 KEY_FIELDS = ("phone", "email")
 
 
-def import_preview(*, tenant: AbstractBaseUser, upload: UploadedFile) -> tuple[ImportJob, dict]:
+def import_preview(*, tenant: User, upload: UploadedFile) -> tuple[ImportJob, dict]:
     """Check and store `upload` as an import in preview; return it and what the preview shows.
 
     A file whose columns are not recognised is kept too: the agent maps them. No lead is written.
@@ -45,10 +45,10 @@ def import_preview(*, tenant: AbstractBaseUser, upload: UploadedFile) -> tuple[I
     file_name = os.path.basename(upload.name or "")[:255]
     if not file_name.lower().endswith(".csv"):
         raise ValidationError({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
-    if upload.size > settings.IMPORT_MAX_BYTES:
+    if (upload.size or 0) > settings.IMPORT_MAX_BYTES:
         raise UploadTooLarge()
     try:
-        shape = inspect_csv(upload)
+        shape = inspect_csv(cast(BinaryIO, upload))
     except CsvRejected as error:
         raise ValidationError({"file": [str(error)]}) from None
     saved = import_mapping_for_header(tenant=tenant, header=shape.header)

@@ -66,12 +66,8 @@ def _check_undoable(job: ImportJob, now: datetime) -> None:
 def import_undo_plan(*, job: ImportJob, now: datetime | None = None) -> dict[str, Any]:
     """Say what undoing the import would do now: {delete, restore, keep, keptLeads}."""
     if job.status == ImportStatus.UNDONE:
-        return {
-            "delete": 0,
-            "restore": 0,
-            "keep": job.undo["kept"],
-            "keptLeads": job.undo["keptLeads"],
-        }
+        undone = job.undo or {}  # set by the undo that made the job UNDONE
+        return {"delete": 0, "restore": 0, "keep": undone["kept"], "keptLeads": undone["keptLeads"]}
     _check_undoable(job, now or timezone.now())
     return _plan(job).summary()
 
@@ -108,7 +104,7 @@ def import_undo(*, job: ImportJob, now: datetime | None = None) -> ImportJob:
 def _plan(job: ImportJob) -> UndoPlan:
     created: list[int] = []
     # lead id → [(updated_at left, old values or None, new values)] in write order
-    updates: dict[int, list[tuple[datetime, dict[str, Any] | None]]] = {}
+    updates: dict[int, list[tuple[datetime | None, dict[str, Any] | None]]] = {}
     for created_ids, replaced in job.lead_records.order_by("pk").values_list(
         "created_ids", "replaced"
     ):
@@ -131,7 +127,7 @@ def _plan(job: ImportJob) -> UndoPlan:
         else:
             old_values: dict[str, Any] = {}
             for _, old in writes:  # the value before the import's first change of each field
-                for name, value in old.items():
+                for name, value in (old or {}).items():
                     old_values.setdefault(name, value)
             plan.restore[lead_id] = (updated_at, old_values)
     return plan

@@ -42,14 +42,16 @@ from leads.selectors import (
 )
 from leads.serializers import CamelCaseModelSerializer, LeadSerializer
 from leads.services import lead_update
+from leads.tenancy import request_tenant
 
 
 class CommaListField(serializers.ListField):
     """A list given as commas, repeats, or both: ?states=TX,CA&states=NY."""
 
     def get_value(self, dictionary: Any) -> Any:
-        if isinstance(dictionary, QueryDict) and self.field_name in dictionary:
-            given = dictionary.getlist(self.field_name)
+        name = self.field_name or ""  # set once the field is bound to its serializer
+        if isinstance(dictionary, QueryDict) and name in dictionary:
+            given = dictionary.getlist(name)
             items = [item.strip() for raw in given for item in raw.split(",")]
             if self.max_length is not None and len(items) > self.max_length:
                 return items  # empty items count too: the length check refuses the list
@@ -176,7 +178,7 @@ class LeadListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         params = _filters_from(request, LeadPageSerializer)
-        leads = lead_list(tenant=request.user, filters=params.filters())
+        leads = lead_list(tenant=request_tenant(request), filters=params.filters())
         return Response(
             page_of(
                 leads,
@@ -245,6 +247,7 @@ class LeadDetailApi(APIView):
             return self._normalised(normalize_zip, value)
 
         def validate_disposition(self, value: str) -> str:
+            assert self.instance is not None  # this serializer only updates a stored lead
             known = disposition_list(tenant=self.instance.tenant)
             if value and not known.filter(name=value).exists():
                 raise ValidationError(f"Unknown disposition {value!r}.")
@@ -255,7 +258,9 @@ class LeadDetailApi(APIView):
         responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        return Response(LeadSerializer(lead_get(tenant=request.user, lead_id=lead_id)).data)
+        return Response(
+            LeadSerializer(lead_get(tenant=request_tenant(request), lead_id=lead_id)).data
+        )
 
     @extend_schema(
         parameters=[LEAD_ID],
@@ -263,7 +268,7 @@ class LeadDetailApi(APIView):
         responses={200: LeadSerializer, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def patch(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         serializer = self.InputSerializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         lead = lead_update(lead=lead, changes=serializer.validated_data)
@@ -286,7 +291,7 @@ class LeadExportApi(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         params = _filters_from(request, LeadFilterSerializer)
-        leads = lead_list(tenant=request.user, filters=params.filters())
+        leads = lead_list(tenant=request_tenant(request), filters=params.filters())
         response = StreamingHttpResponse(
             exports.csv_chunks(leads), content_type="text/csv; charset=utf-8"
         )

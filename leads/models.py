@@ -371,6 +371,8 @@ class CallingRule(models.Model):
         for day, given in hours.items():
             if given is None:
                 continue
+            start: time | None
+            end: time | None
             try:
                 start, end = (time.fromisoformat(value) for value in given)
             except (TypeError, ValueError):

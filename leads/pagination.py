@@ -104,7 +104,7 @@ def page_slice(items: QuerySet, *, start: int, limit: int) -> QuerySet:
 
 
 def page_of(
-    items: QuerySet, *, page: int, limit: int, serialize: Callable[[QuerySet], list]
+    items: QuerySet, *, page: int, limit: int, serialize: Callable[[QuerySet], Any]
 ) -> dict[str, Any]:
     start = (page - 1) * limit
     results = serialize(page_slice(items, start=start, limit=limit))

@@ -5,13 +5,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
@@ -81,9 +81,7 @@ def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
     return lead
 
 
-def agent_create(
-    *, username: str, password: str, email: str = "", is_admin: bool = False
-) -> AbstractBaseUser:
+def agent_create(*, username: str, password: str, email: str = "", is_admin: bool = False) -> User:
     """Create an agent, the owner of one tenant; an admin agent is a staff superuser."""
     user_model = get_user_model()
     if is_admin:
@@ -302,8 +300,8 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
         # one round trip instead of six. A unique key already taken means a match exists.
         values = _new_lead_values(incoming)
         try:
-            lead = _lead_insert(tenant_id=tenant_id, values=values)
-            return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
+            inserted = _lead_insert(tenant_id=tenant_id, values=values)
+            return LeadUpsertResult(lead=inserted, is_new=True, changed_fields=list(values))
         except IntegrityError:
             pass
 
@@ -383,7 +381,7 @@ def invite_passcode_redeem(*, code: str, now: datetime | None = None) -> InviteP
 
 def agent_sign_up(
     *, code: str, username: str, password: str, email: str = "", now: datetime | None = None
-) -> AbstractBaseUser:
+) -> User:
     """Create an agent with one use of the passcode; nothing is used if the agent is not made."""
     with transaction.atomic():
         invite_passcode_redeem(code=code, now=now)
@@ -483,7 +481,8 @@ def lead_restore_unchanged(
                 if lead.updated_at != version:
                     continue
                 for name, value in values.items():
-                    model_field = Lead._meta.get_field(name)
+                    # Restores hold the lead's own columns only, never a relation's reverse side.
+                    model_field = cast(Field, Lead._meta.get_field(name))
                     setattr(lead, model_field.attname, model_field.to_python(value))
                 lead.save(update_fields=[*values, "updated_at"])
                 send_to_tenant_on_commit(tenant_id, lead_updated_event(lead))

@@ -30,6 +30,7 @@ from leads.selectors import (
     lead_waiting_summary,
 )
 from leads.serializers import lead_resource
+from leads.tenancy import request_tenant
 
 # The table's columns that sort, with the API's sortBy names.
 SORTABLE_COLUMNS = (
@@ -147,9 +148,9 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     page, limit = params.validated_data["page"], params.validated_data["limit"]
     now = services.clock()
     if callable_only:
-        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
+        leads = lead_list_callable_now(tenant=request_tenant(request), filters=filters, now=now)
     else:
-        leads = lead_list(tenant=request.user, filters=filters)
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
     total, total_is_estimate = total_of(leads)
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
@@ -180,7 +181,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             )
         columns.append(column)
 
-    dispositions = list(disposition_list(tenant=request.user))
+    dispositions = list(disposition_list(tenant=request_tenant(request)))
     looks = {d.name: d for d in dispositions}
     for row in rows:
         look = looks.get(row["disposition"])
@@ -239,14 +240,14 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             + urlencode({k: v for k, v in api_query.items() if k != "limit"}),
             "desk_config": desk_config,
             "dispositions": dispositions,
-            "waiting": waiting_context(request.user, now),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 
 
 @login_required
 def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = lead_get(tenant=request.user, lead_id=lead_id)
+    lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
     now = services.clock()
     resource = lead_resource(lead)
     yes_no = {True: "Yes", False: "No", None: ""}
@@ -342,11 +343,13 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "groups": groups,
             "age": age_label(lead.created_at, now),
             "callability": callability_context(lead, now),
-            "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
+            "do_not_call_entry": dnc_entry_for_phone(
+                tenant=request_tenant(request), phone=lead.phone
+            ),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
-            "dispositions": disposition_list(tenant=request.user),
+            "dispositions": disposition_list(tenant=request_tenant(request)),
             "statuses": LeadStatus.values,
-            "waiting": waiting_context(request.user, now),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 
@@ -355,7 +358,7 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 def waiting_view(request: HttpRequest) -> JsonResponse:
     """The header's speed-to-lead figures, re-read by the page after live events."""
-    return JsonResponse(waiting_context(request.user, services.clock()))
+    return JsonResponse(waiting_context(request_tenant(request), services.clock()))
 
 
 def client_address(request: HttpRequest) -> str:
