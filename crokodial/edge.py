@@ -38,8 +38,8 @@ from crokodial.outages import RETRY_AFTER_SECONDS, unavailable_service
 from imports.services import UploadTooLarge
 from imports.upload import MULTIPART_ENVELOPE_BYTES
 from webhooks.asgi import WEBHOOK_PATH
-from webhooks.intake import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from webhooks.intake import nextgen_refusal
+from webhooks.routes import NEXTGEN_WEBHOOK_MAX_BODY_BYTES
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 Headers = dict[bytes, bytes]
@@ -80,13 +80,13 @@ class Route:
 
     def too_large(self, headers: Headers) -> Answer:
         if self.name == "upload":
-            message = str(UploadTooLarge().detail)
+            message = UploadTooLarge().message
         else:
             message = f"The request body is over this route's limit of {self.max_body_bytes} bytes."
         return self.refusal(headers, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message)
 
 
-WEBHOOK_ROUTE = Route("webhook", WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
+WEBHOOK_ROUTE = Route("webhook", NEXTGEN_WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
 
 
 def route_for(path: str) -> Route:

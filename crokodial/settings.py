@@ -16,6 +16,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from kombu import Queue
 
+from webhooks.routes import NEXTGEN_WEBHOOK_ROUTE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
@@ -336,12 +338,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "crokodial.api.BoundedJSONParser",
+        "crokodial.api_errors.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crokodial.api.exception_handler",
+    "EXCEPTION_HANDLER": "crokodial.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -352,10 +354,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
-    "PREPROCESSING_HOOKS": ["crokodial.api.drop_trailing_slash_duplicates"],
+    "PREPROCESSING_HOOKS": ["crokodial.api_errors.drop_trailing_slash_duplicates"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "crokodial.api.declare_error_answers",
+        "crokodial.api_errors.declare_error_answers",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -416,7 +418,7 @@ WHITENOISE_USE_FINDERS = True
 # Production (DJANGO_DEBUG=0) is HTTPS by default; docs/security.md lists every variable.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the dashboard's script reads it for X-CSRFToken
-CSRF_FAILURE_VIEW = "crokodial.api.csrf_failure"
+CSRF_FAILURE_VIEW = "crokodial.api_errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
@@ -427,7 +429,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = _env_flag("DJANGO_SSL_REDIRECT", default=True)
     # Load balancers probe health over plain http; a vendor's POST would not follow a redirect
     # (the webhook's lean route answers before Django's middleware anyway: docs/security.md).
-    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", r"^api/webhooks/nextgen/?$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", rf"^api/{NEXTGEN_WEBHOOK_ROUTE}$"]
     SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 60 * 60)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", default=False)

@@ -8,15 +8,14 @@ any later write (the agent's edit, a later import, the webhook) moves it. docs/i
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import APIException
 
 from imports.models import ImportJob, ImportLeadRecord, ImportStatus
+from leads.errors import Busy, Expired
 from leads.selectors import lead_versions
 from leads.services import lead_delete_unchanged, lead_restore_unchanged
 
@@ -24,16 +23,14 @@ UNDO_WINDOW = timedelta(days=30)
 LISTED_KEPT = 100
 
 
-class ImportBusy(APIException):
-    status_code = HTTPStatus.CONFLICT
-    default_code = "import_running"
-    default_detail = "The import is still running; undo it once it has finished."
+class ImportBusy(Busy):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "The import is still running; undo it once it has finished.")
 
 
-class UndoExpired(APIException):
-    status_code = HTTPStatus.GONE
-    default_code = "undo_expired"
-    default_detail = "The import finished more than 30 days ago and can no longer be undone."
+class UndoExpired(Expired):
+    def __init__(self) -> None:
+        super().__init__("The import finished more than 30 days ago and can no longer be undone.")
 
 
 @dataclass

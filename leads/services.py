@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import ValidationError
 
 from leads.bounds import MAX_PRICE
+from leads.errors import InvalidInput
 from leads.events import (
     send_to_tenant,
     send_to_tenant_on_commit,
@@ -24,7 +24,14 @@ from leads.events import (
     sockets_close_on_commit,
     user_group_name,
 )
-from leads.models import DoNotCallEntry, InvitePasscode, Lead, LeadStatus
+from leads.models import (
+    NEEDS_PHONE_OR_EMAIL,
+    DoNotCallEntry,
+    InvitePasscode,
+    Lead,
+    LeadStatus,
+    has_phone_or_email,
+)
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 
@@ -67,8 +74,8 @@ def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
         setattr(lead, name, value)
     if "state" in changes or "phone" in changes:
         lead.time_zone = time_zone_for(lead.state, lead.phone)
-    if not lead.phone and not lead.email:
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+    if not has_phone_or_email(lead.phone, lead.email):
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
     try:
         with transaction.atomic():
             lead.save(update_fields=[*changes, "time_zone", "updated_at"])
@@ -77,7 +84,7 @@ def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
             send_to_tenant_on_commit(lead.tenant_id, lead_updated_event(lead))
     except IntegrityError as error:
         field = _conflicting_field(error)
-        raise ValidationError({field: ["Another lead of yours already has this value."]}) from None
+        raise InvalidInput({field: ["Another lead of yours already has this value."]}) from None
     return lead
 
 
@@ -216,8 +223,8 @@ def _without_taken_keys(
 def _new_lead_values(incoming: Mapping[str, Any]) -> dict[str, Any]:
     values = lead_merge(None, incoming)
     # A NextGen id alone may update its lead, but cannot make one (lead_has_phone_or_email).
-    if not (values.get("phone") or values.get("email")):
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+    if not has_phone_or_email(values.get("phone"), values.get("email")):
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
     values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
     return values
 
@@ -292,9 +299,9 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
         if incoming.get(name):
             keys |= Q(**{name: incoming[name]})
     if not keys:
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
 
-    can_be_new = bool(incoming.get("phone") or incoming.get("email"))
+    can_be_new = has_phone_or_email(incoming.get("phone"), incoming.get("email"))
     if can_be_new and not transaction.get_connection().in_atomic_block:
         # Most deliveries are new leads. Outside a transaction the INSERT commits by itself:
         # one round trip instead of six. A unique key already taken means a match exists.

@@ -7,12 +7,16 @@ import datetime
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from webhooks import metrics
 from webhooks.models import DeadLetterStatus, QueuedLeadDeadLetter
+
+# webhooks.tasks.nextgen_lead_persist, named here because that module imports this one.
+NEXTGEN_LEAD_PERSIST_TASK = "webhooks.tasks.nextgen_lead_persist"
 
 
 def dead_letter_record(
@@ -81,9 +85,8 @@ def dead_letter_redrive(*, letters: list[QueuedLeadDeadLetter]) -> int:
 
 
 def _queue_again(letter: QueuedLeadDeadLetter) -> None:
-    from webhooks.tasks import nextgen_lead_persist  # the task module imports this one
-
-    nextgen_lead_persist.apply_async(
+    # By name: webhooks.tasks imports this module, not the other way round.
+    current_app.signature(NEXTGEN_LEAD_PERSIST_TASK).apply_async(
         args=[
             letter.tenant_id,
             letter.payload,

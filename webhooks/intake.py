@@ -39,8 +39,6 @@ from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
 
-# Enforced at the edge (crokodial.edge), before the body is read.
-MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 

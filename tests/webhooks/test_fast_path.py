@@ -13,11 +13,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from crokodial.asgi import application
 from crokodial.queues import LEADS_QUEUE
+from leads.errors import InvalidInput
 from leads.events import tenant_events_held
 from leads.models import Lead
 from tests.server import celery_worker, live_server, shared_database_env, wait_for
@@ -148,7 +148,7 @@ def test_a_batch_that_cannot_store_one_lead_stores_none(agent):
     unmatched.fields.pop("phone")
     unmatched.fields.pop("email")
 
-    with pytest.raises(ValidationError), tenant_events_held() as events:
+    with pytest.raises(InvalidInput), tenant_events_held() as events:
         nextgen_leads_receive(deliveries=[_delivery(agent, 1), unmatched, _delivery(agent, 3)])
 
     assert Lead.objects.filter(tenant=agent).count() == 0

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
+from leads.errors import InvalidInput
 from leads.models import Lead, LeadStatus
 from leads.services import lead_merge, lead_upsert, premium_note
 from tests.factories import make_lead
@@ -300,8 +300,8 @@ def test_upsert_of_a_nextgen_id_alone_updates_its_lead(caller, agent):
     ids=["no keys", "blank keys", "unknown nextgen id only"],
 )
 def test_upsert_of_a_new_lead_without_phone_or_email_is_refused(caller, agent, incoming):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         lead_upsert(tenant_id=agent.pk, incoming={"source": "NextGen", **incoming})
 
-    assert "phone" in refused.value.detail
+    assert "phone" in refused.value.fields
     assert Lead.objects.count() == 0
