@@ -1,8 +1,6 @@
 """leads.services.lead_upsert and lead_merge: the one merge rule every door feeds leads through."""
 
-import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,18 +10,17 @@ from leads.errors import InvalidInput
 from leads.models import Lead, LeadStatus
 from leads.services import lead_merge, lead_upsert, premium_note
 from tests.factories import make_lead
+from tests.helpers import nextgen_body
 from webhooks.serializers import nextgen_payload_validate
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PREMIUM_NOTE = "Premium listing applied: base $45.00 + premium $12.50 = $57.50"
 
 
 def delivered(name: str = "nextgen_data.json", **overrides: Any) -> dict[str, Any]:
     """Return a fixture body as the normalised lead fields the webhook hands to lead_upsert."""
-    body = {**json.loads((FIXTURES / name).read_text()), **overrides}
-    return nextgen_payload_validate(body)
+    return nextgen_payload_validate(nextgen_body(name, **overrides))
 
 
 @pytest.fixture(
