@@ -53,7 +53,7 @@ format: $(INSTALLED)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache .mypy_cache
 
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -r bench/requirements.txt

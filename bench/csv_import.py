@@ -66,13 +66,21 @@ def _peak_rss_mb() -> float:
 def _agent(username: str, *, reset: bool) -> object:
     from django.contrib.auth import get_user_model
 
-    from imports.models import ImportJob
+    from imports.models import ImportJob, ImportLeadRecord, ImportRowError
     from leads.models import Lead
 
     user, _ = get_user_model().objects.get_or_create(username=username)
     if reset:
-        Lead.objects.filter(tenant=user).delete()
-        ImportJob.objects.filter(tenant=user).delete()
+        # One DELETE, not the ORM's collector: it would load every lead, and the import's peak
+        # RSS would be the deletion's.
+        jobs = ImportJob.objects.filter(tenant=user)
+        for rows in (
+            Lead.objects.filter(tenant=user),
+            ImportLeadRecord.objects.filter(job__in=jobs),
+            ImportRowError.objects.filter(job__in=jobs),
+        ):
+            rows._raw_delete(rows.db)
+        jobs.delete()
     return user
 
 
@@ -90,6 +98,22 @@ def _database_cpu_seconds() -> float:
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _checksum(tenant_id: int) -> str:
+    """MD5 over every stored field of the tenant's leads but ids and timestamps, in a stable
+    order: two imports of one file left the same leads behind if and only if it matches."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(coalesce(string_agg(lead, E'\\n' ORDER BY lead), '')) FROM ("
+            "  SELECT (to_jsonb(l) - 'id' - 'tenant_id' - 'assigned_to_id' - 'created_at'"
+            "          - 'updated_at')::text AS lead"
+            "  FROM leads_lead AS l WHERE tenant_id = %s) AS leads",
+            [tenant_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def _vacuum() -> None:
@@ -164,7 +188,8 @@ def phase_crokodial(path: Path, *, reset: bool, dnc_list: int = 0) -> dict:
     stats = {k: getattr(job, k) for k in counted if hasattr(job, k)}
     return {"seconds": seconds, "rows": job.processed, "baseline_rss_mb": baseline,
             "status": job.status, "stats": stats, "cpu_seconds": cpu,
-            "database_cpu_seconds": database_cpu}  # fmt: skip
+            "database_cpu_seconds": database_cpu,
+            "checksum": _checksum(agent.pk)}  # fmt: skip
 
 
 def phase_import_export(path: Path, *, limit: int | None) -> dict:
@@ -417,6 +442,7 @@ def main() -> None:
                   f"{result['rows_per_second']:>9,.0f} rows/s, peak RSS "
                   f"{result['peak_rss_mb']:.0f} MB {result.get('stats', '')} "
                   f"{_cpu_note(result)}"
+                  f"{'checksum ' + result['checksum'] + '; ' if 'checksum' in result else ''}"
                   f"load {_load_average()}", flush=True)  # fmt: skip
 
     ours = results.get("crokodial", next(iter(results.values())))["rows_per_second"]

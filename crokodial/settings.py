@@ -367,6 +367,8 @@ SPECTACULAR_SETTINGS = {
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button: nested controls (WCAG 4.1.2).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
 
 # --- Internationalisation, static and media ----------------------------------------------

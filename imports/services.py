@@ -61,8 +61,8 @@ from leads.bulk import (
     IMPORTED,
     SKIPPED,
     UPDATED,
-    LeadColumns,
     LeadKeys,
+    PreparedLeads,
     lead_bulk_prepare,
     lead_bulk_upsert,
     lead_statistics_refresh,
@@ -460,7 +460,7 @@ def _delete_upload(job: ImportJob) -> None:
 
 def _converted_batches(
     job: ImportJob, stored: Any
-) -> tuple[dict[str, Any], Iterator[tuple[ConvertedBatch, LeadColumns]]]:
+) -> tuple[dict[str, Any], Iterator[tuple[ConvertedBatch, PreparedLeads]]]:
     """Return the owner of the job's leads and its file's batches after the checkpoint."""
     cleaned: dict[int, str] = {}  # line → the control characters its record lost
     records = csv_records(stored, encoding=job.encoding, delimiter=job.delimiter, cleaned=cleaned)
@@ -480,11 +480,9 @@ def _converted_batches(
     for _ in islice(records, job.processed):
         pass
 
-    def converted_batches() -> Iterator[tuple[ConvertedBatch, LeadColumns]]:
+    def converted_batches() -> Iterator[tuple[ConvertedBatch, PreparedLeads]]:
         while batch := converter.convert_batch(list(islice(records, batch_size))):
-            leads = batch.usable_leads()
-            lead_bulk_prepare(leads, **lead_owner)
-            yield batch, leads
+            yield batch, lead_bulk_prepare(batch.usable_leads(), **lead_owner)
 
     return lead_owner, converted_batches()
 
@@ -537,7 +535,7 @@ def _import_rows(
 def _store_checkpointed(
     job: ImportJob,
     batch: ConvertedBatch,
-    leads: LeadColumns,
+    leads: PreparedLeads,
     *,
     owner: str,
     lead_owner: dict[str, Any],
@@ -606,7 +604,7 @@ def _checkpoint_restore(job: ImportJob, checkpoint: dict[str, Any]) -> None:
 def _store_batch(
     job: ImportJob,
     batch: ConvertedBatch,
-    leads: LeadColumns,
+    leads: PreparedLeads,
     *,
     owner: dict[str, Any],
     keys: LeadKeys | None = None,

@@ -39,6 +39,7 @@ from leads.selectors import (
     disposition_list,
     lead_get,
     lead_list,
+    lead_list_reads_every_match,
 )
 from leads.serializers import CamelCaseModelSerializer, LeadSerializer
 from leads.services import lead_update
@@ -178,13 +179,15 @@ class LeadListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         params = _filters_from(request, LeadPageSerializer)
-        leads = lead_list(tenant=request_tenant(request), filters=params.filters())
+        filters = params.filters()
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
         return Response(
             page_of(
                 leads,
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: LeadSerializer(page, many=True).data,
+                count_with_page=lead_list_reads_every_match(filters),
             )
         )
 

@@ -1,23 +1,27 @@
 """Many leads at once, by the one merge rule of `leads.services.lead_merge`.
 
-`lead_bulk_upsert` does for a batch what `lead_upsert` does for one lead, in a few queries:
-one lookup of the tenant's leads that share a NextGen id, phone or email with the batch, the
-merge in Python (so duplicates inside the batch chain onto one lead, in file order), then one
-write for the new leads (COPY on PostgreSQL) and one for the changed ones.
+`lead_bulk_upsert` does for a batch what `lead_upsert` does for one lead, in a few queries, in
+two steps with typed results:
 
-The batch comes column by column (`LeadColumns`). Most rows of an import are plain new leads:
-no key of theirs is held by a stored lead or by another row. Those skip the merge and, on
-PostgreSQL, become COPY lines a column at a time; only the others are merged row by row.
+- `lead_bulk_plan` reads the tenant's leads that share a NextGen id, phone or email with the
+  batch and decides what each row becomes: a plain new lead (no key of it held by a stored lead
+  or another row: `PlainLeads`, kept as columns), or a merging row, merged in Python in file
+  order by `lead_merge` into a `MergedLead` (stored, or created by an earlier row). Nothing is
+  written.
+- `lead_bulk_write` writes the plan: the changed stored leads, then the new leads in row order
+  (COPY on PostgreSQL, plain leads from their columns a column at a time).
 
 A row the database refuses (a value no normaliser bounded: a merged price past its column, say)
 fails alone: the batch is split until the refused rows are found, and the others are written.
 
 Successive batches of one import share a `LeadKeys`: when the tenant had no leads as the import
 began, only the keys the import itself has written can be stored, so rows with none of those
-skip the lookup and go straight to COPY.
+skip the lookup and go straight to COPY. An import formats the plain leads' COPY lines ahead,
+in its reading thread (`lead_bulk_prepare` → `PreparedLeads`).
 """
 
 import functools
+import heapq
 import json
 import re
 from collections import Counter
@@ -26,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice, repeat
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, IntegrityError, connection, transaction
@@ -56,6 +61,7 @@ COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 JSON_NUL = "\\u0000"
 COPY_NULL = "\\N"
 REMEMBERED_TEXTS = 20_000
+T = TypeVar("T")
 
 
 class LeadColumns:
@@ -64,13 +70,11 @@ class LeadColumns:
     None, "" and an empty dict mean the lead brings no value for that field.
     """
 
-    __slots__ = ("columns", "count", "prepared")
+    __slots__ = ("columns", "count")
 
     def __init__(self, columns: dict[str, list[Any]], count: int) -> None:
         self.columns = columns
         self.count = count
-        # (owner, COPY lines but the time) from lead_bulk_prepare
-        self.prepared: tuple[Any, list[str]] | None = None
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]]) -> "LeadColumns":
@@ -89,13 +93,20 @@ class LeadColumns:
         }
 
     def part(self, start: int, stop: int) -> "LeadColumns":
-        """Return the leads from `start` to `stop`, with their prepared COPY lines."""
-        part = LeadColumns(
+        """Return the leads from `start` to `stop`."""
+        return LeadColumns(
             {name: values[start:stop] for name, values in self.columns.items()}, stop - start
         )
-        if self.prepared is not None:
-            part.prepared = (self.prepared[0], self.prepared[1][start:stop])
-        return part
+
+    def pick(self, positions: list[int]) -> "LeadColumns":
+        """Return the leads at `positions`, in that order."""
+        return LeadColumns(
+            {
+                name: list(map(values.__getitem__, positions))
+                for name, values in self.columns.items()
+            },
+            len(positions),
+        )
 
     def without(self, positions: Iterable[int]) -> "LeadColumns":
         """Return these leads but those at `positions` (copying lists is cheaper than picking)."""
@@ -105,6 +116,36 @@ class LeadColumns:
             for position in dropped:
                 del values[position]
         return LeadColumns(columns, self.count - len(dropped))
+
+
+@dataclass(frozen=True)
+class LeadOwner:
+    """Whose the leads a batch creates are, and where they came from when a row does not say."""
+
+    tenant_id: int
+    assigned_to_id: int | None
+    source: str
+
+
+@dataclass
+class PreparedLeads:
+    """Leads, with the COPY lines (but the time columns) `lead_bulk_upsert` writes for the plain
+    new ones among them when they belong to `owner`: made ahead by `lead_bulk_prepare`.
+
+    `copy_lines` is None where there is no COPY (SQLite) or nothing was prepared.
+    """
+
+    leads: LeadColumns
+    owner: LeadOwner
+    copy_lines: list[str] | None = None
+
+    @property
+    def count(self) -> int:
+        return self.leads.count
+
+    def part(self, start: int, stop: int) -> "PreparedLeads":
+        lines = None if self.copy_lines is None else self.copy_lines[start:stop]
+        return PreparedLeads(self.leads.part(start, stop), self.owner, lines)
 
 
 @dataclass
@@ -182,35 +223,54 @@ def _present_keys(key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:
     return {name: set(keys) - {None, ""} for name, keys in key_columns.items()}
 
 
-@dataclass(frozen=True)
-class _Owner:
-    """Whose the leads a batch creates are, and where they came from when a row does not say."""
-
-    tenant_id: int
-    assigned_to_id: int | None
-    source: str
-
-
 class LeadChangedMeanwhile(IntegrityError):
     """A lead the batch read was changed or deleted by another writer before the batch wrote."""
 
 
-class _Slot:
-    """One lead as the batch will leave it: already stored (pk) or about to be created."""
+@dataclass
+class MergedLead:
+    """A lead as the batch's merging rows leave it: stored (`pk`) or created by row `position`."""
 
-    __slots__ = ("changed", "old", "pk", "values")
+    values: dict[str, Any]
+    pk: int | None = None
+    position: int = 0
+    changed: set[str] = field(default_factory=set)
+    # The stored values the batch replaces (stored leads only), for undo.
+    old: dict[str, Any] = field(default_factory=dict)
 
-    def __init__(self, values: dict[str, Any], pk: int | None) -> None:
-        self.values = values
-        self.pk = pk
-        self.changed: set[str] = set()
-        self.old: dict[str, Any] = {}  # the stored values the batch replaces
+
+@dataclass
+class PlainLeads:
+    """New leads that no stored lead and no other row shares a key with: they skip the merge
+    and are written from their columns."""
+
+    leads: LeadColumns
+    positions: list[int]  # each one's row in the batch
+    copy_lines: list[str] | None  # made ahead for the batch's owner, else None
+    listed: set[int] = field(default_factory=set)  # indexes of those on the do-not-call list
+
+
+@dataclass
+class LeadBatchPlan:
+    """What a batch will write (`lead_bulk_plan`), before anything is written (`lead_bulk_write`).
+
+    Rows are either plain new leads or merging rows; a merging row creates a lead, changes a
+    lead (stored or created earlier in the batch) or changes nothing.
+    """
+
+    owner: LeadOwner
+    key_columns: dict[str, list[Any]]
+    outcomes: list[str]  # per row, in order: imported, updated or skipped
+    do_not_call: int  # rows whose lead is on the do-not-call list
+    plain: PlainLeads
+    created: list[MergedLead]  # new leads of merging rows, in row order
+    changed: list[MergedLead]  # stored leads the merging rows change, in pk order
 
 
 def lead_bulk_upsert(
     *,
     tenant_id: int,
-    rows: LeadColumns | Sequence[Mapping[str, Any]],
+    rows: LeadColumns | PreparedLeads | Sequence[Mapping[str, Any]],
     source: str,
     assigned_to_id: int | None = None,
     keys: LeadKeys | None = None,
@@ -228,50 +288,46 @@ def lead_bulk_upsert(
     match. With `record`, the result also names the leads created and the values replaced
     (an import keeps them to be undone, docs/imports.md).
     """
-    if not isinstance(rows, LeadColumns):
-        rows = LeadColumns.from_rows(rows)
-    if not all(map(_has_phone_or_email, rows.column("phone"), rows.column("email"))):
+    owner = LeadOwner(tenant_id, assigned_to_id, source)
+    if isinstance(rows, PreparedLeads):
+        batch = rows if rows.owner == owner else PreparedLeads(rows.leads, owner)
+    elif isinstance(rows, LeadColumns):
+        batch = PreparedLeads(rows, owner)
+    else:
+        batch = PreparedLeads(LeadColumns.from_rows(rows), owner)
+    leads = batch.leads
+    if not all(map(_has_phone_or_email, leads.column("phone"), leads.column("email"))):
         raise ValueError("every row needs a phone or an email")
-    if not rows.count:
+    if not leads.count:
         return BulkUpsertResult()
-    owner = _Owner(tenant_id, assigned_to_id, source)
-    return _write_or_split(rows, owner=owner, keys=keys, record=record)
+    return _write_or_split(batch, keys=keys, record=record)
 
 
 def _write_or_split(
-    rows: LeadColumns, *, owner: _Owner, keys: LeadKeys | None, record: bool = False
+    batch: PreparedLeads, *, keys: LeadKeys | None, record: bool = False
 ) -> BulkUpsertResult:
-    """Write `rows` as one batch in a savepoint; if the database refuses a value, write each
-    half the same way, in order, down to the single rows it refuses."""
+    """Write `batch` in a savepoint; if the database refuses a value, write each half the same
+    way, in order, down to the single rows it refuses."""
     try:
         with transaction.atomic():
-            return _merge_and_write(
-                tenant_id=owner.tenant_id,
-                rows=rows,
-                source=owner.source,
-                assigned_to_id=owner.assigned_to_id,
-                keys=keys,
-                record=record,
-            )
+            plan = lead_bulk_plan(batch, keys=keys)
+            result = lead_bulk_write(plan, record=record)
+            if keys is not None:
+                keys.remember(plan.key_columns)
+            return result
     except DataError as error:
-        if rows.count == 1:
+        if batch.count == 1:
             return BulkUpsertResult(outcomes=[FAILED], refused={0: refusal(error)})
     except IntegrityError:
-        result = _upsert_each(
-            tenant_id=owner.tenant_id,
-            rows=rows,
-            source=owner.source,
-            assigned_to_id=owner.assigned_to_id,
-            record=record,
-        )
+        result = _upsert_each(batch.leads, owner=batch.owner, record=record)
         if keys is not None:
             keys.forget()  # another writer is adding leads: look every row up from now on
         return result
     # Rows merge in file order, so the halves are written in order: the second half finds the
     # leads the first one stored, as the whole batch would have.
-    middle = rows.count // 2
-    first = _write_or_split(rows.part(0, middle), owner=owner, keys=keys, record=record)
-    second = _write_or_split(rows.part(middle, rows.count), owner=owner, keys=keys, record=record)
+    middle = batch.count // 2
+    first = _write_or_split(batch.part(0, middle), keys=keys, record=record)
+    second = _write_or_split(batch.part(middle, batch.count), keys=keys, record=record)
     first.outcomes += second.outcomes
     first.do_not_call += second.do_not_call
     first.created_ids += second.created_ids
@@ -290,172 +346,182 @@ def _has_phone_or_email(phone: str | None, email: str | None) -> bool:
     return bool(phone or email)
 
 
-def _merge_and_write(
-    *,
-    tenant_id: int,
-    rows: LeadColumns,
-    source: str,
-    assigned_to_id: int | None,
-    keys: LeadKeys | None,
-    record: bool = False,
-) -> BulkUpsertResult:
-    key_columns = {name: rows.column(name) for name in MATCH_FIELDS}
-    # The do-not-call list, read once for the batch's phones, under the lock its writers wait
-    # for (leads.dnc): a number listed meanwhile is either seen here or flags what we write.
-    lead_writes_lock()
-    listed = dnc_listed_phones(tenant_id=tenant_id, phones=key_columns["phone"])
-    listed_plain: set[int] = set()
-    index: dict[str, dict[str, _Slot]] = {name: {} for name in MATCH_FIELDS}
-    stored: list[_Slot] = []
-    looked_up = keys.to_look_up(key_columns) if keys else _present_keys(key_columns)
-    for values in _existing_matches(tenant_id, looked_up) if any(looked_up.values()) else ():
-        slot = _Slot(values, values["id"])
-        stored.append(slot)
+class _KeyIndex:
+    """Which lead of the batch holds each key (NextGen id, phone, email): stored or merged."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, dict[str, MergedLead]] = {name: {} for name in MATCH_FIELDS}
+
+    def keys(self, name: str) -> Iterable[str]:
+        return self._held[name].keys()
+
+    def add(self, lead: MergedLead) -> None:
         for name in MATCH_FIELDS:
-            if values[name]:
-                index[name][values[name]] = slot
+            if key := lead.values.get(name):
+                self._held[name][key] = lead
+
+    def match(self, incoming: Mapping[str, Any]) -> MergedLead | None:
+        """The lead `incoming` merges into: by NextGen id, then phone, then email."""
+        for name in MATCH_FIELDS:
+            key = incoming.get(name)
+            if key and (lead := self._held[name].get(key)) is not None:
+                return lead
+        return None
+
+    def without_taken_keys(self, changes: dict[str, Any], lead: MergedLead) -> dict[str, Any]:
+        """Drop from `changes` a key another lead holds (as leads.services._without_taken_keys)."""
+        for name in MATCH_FIELDS:
+            if name in changes:
+                holder = self._held[name].get(changes[name])
+                if holder is not None and holder is not lead:
+                    del changes[name]
+        return changes
+
+    def move(self, lead: MergedLead, changes: Mapping[str, Any]) -> None:
+        """Note that `lead` now holds the keys in `changes` instead of its old ones."""
+        for name in MATCH_FIELDS:
+            if name in changes:
+                old_key = lead.values.get(name)
+                if old_key and self._held[name].get(old_key) is lead:
+                    del self._held[name][old_key]
+                self._held[name][changes[name]] = lead
+
+
+def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> LeadBatchPlan:
+    """Decide what each row of `batch` becomes, reading the tenant's matching leads; write nothing.
+
+    The do-not-call list is read under the lock its writers wait for (leads.dnc), so call this
+    in the transaction that writes the plan: a number listed meanwhile is either seen here or
+    flags what the write stores.
+    """
+    rows, owner = batch.leads, batch.owner
+    key_columns = {name: rows.column(name) for name in MATCH_FIELDS}
+    lead_writes_lock()
+    listed = dnc_listed_phones(tenant_id=owner.tenant_id, phones=key_columns["phone"])
+    index = _KeyIndex()
+    stored: list[MergedLead] = []
+    looked_up = keys.to_look_up(key_columns) if keys else _present_keys(key_columns)
+    if any(looked_up.values()):
+        for values in _existing_matches(owner.tenant_id, looked_up):
+            lead = MergedLead(values, pk=values["id"])
+            stored.append(lead)
+            index.add(lead)
 
     # A plain row is a new lead that no other row and no stored lead shares a key with.
     shared = [
         {key for key, seen in Counter(key_columns[name]).items() if seen > 1 and key}
-        | index[name].keys()
+        | index.keys(name)
         for name in MATCH_FIELDS
     ]
-    # New leads in row order: a plain row's index, or the values of a merged new lead.
-    created: list[int | _Slot] = []
-    result = BulkUpsertResult()
-    outcomes = result.outcomes
+    outcomes: list[str] = []
+    do_not_call = 0
+    plain_positions: list[int] = []
+    plain_listed: set[int] = set()
+    created: list[MergedLead] = []
     for position, row_keys in enumerate(zip(*key_columns.values(), strict=True)):
-        if all(key not in keys_held for key, keys_held in zip(row_keys, shared, strict=True)):
-            created.append(position)
-            outcomes.append(IMPORTED)
+        if all(key not in held for key, held in zip(row_keys, shared, strict=True)):
             if listed and row_keys[PHONE_KEY] in listed:
-                listed_plain.add(position)
-                result.do_not_call += 1
+                plain_listed.add(len(plain_positions))
+                do_not_call += 1
+            plain_positions.append(position)
+            outcomes.append(IMPORTED)
             continue
         incoming = rows.row(position)
-        slot = None
-        for name in MATCH_FIELDS:
-            key = incoming.get(name)
-            if key and (slot := index[name].get(key)) is not None:
-                break
-        if slot is None:
-            slot = _Slot(lead_merge(None, incoming), None)
-            slot.values["do_not_call"] = slot.values.get("phone") in listed
-            created.append(slot)
-            for name in MATCH_FIELDS:
-                key = slot.values.get(name)
-                if key:
-                    index[name][key] = slot
+        lead = index.match(incoming)
+        if lead is None:
+            lead = MergedLead(lead_merge(None, incoming), position=position)
+            lead.values["do_not_call"] = lead.values.get("phone") in listed
+            created.append(lead)
+            index.add(lead)
             outcomes.append(IMPORTED)
-            result.do_not_call += slot.values["do_not_call"]
+            do_not_call += lead.values["do_not_call"]
             continue
-        changes = lead_merge(slot.values, incoming)
-        # Like leads.services._without_taken_keys: a key held by another lead stays there.
-        for name in MATCH_FIELDS:
-            if name in changes:
-                holder = index[name].get(changes[name])
-                if holder is not None and holder is not slot:
-                    del changes[name]
-        if not changes:
-            outcomes.append(SKIPPED)
-            result.do_not_call += bool(slot.values.get("do_not_call"))
-            continue
-        if "phone" in changes:
+        changes = index.without_taken_keys(lead_merge(lead.values, incoming), lead)
+        if changes and "phone" in changes:
             changes["do_not_call"] = changes["phone"] in listed
-        for name in MATCH_FIELDS:
-            if name in changes:
-                old_key = slot.values.get(name)
-                if old_key and index[name].get(old_key) is slot:
-                    del index[name][old_key]
-                index[name][changes[name]] = slot
-        if record and slot.pk is not None:
-            for name in changes.keys() - slot.old.keys():
-                slot.old[name] = slot.values.get(name)
-        slot.values.update(changes)
-        slot.changed.update(changes)
-        outcomes.append(UPDATED)
-        result.do_not_call += bool(slot.values.get("do_not_call"))
+        if changes:
+            index.move(lead, changes)
+            if lead.pk is not None:
+                for name in changes.keys() - lead.old.keys():
+                    lead.old[name] = lead.values.get(name)
+            lead.values.update(changes)
+            lead.changed.update(changes)
+        outcomes.append(UPDATED if changes else SKIPPED)
+        do_not_call += bool(lead.values.get("do_not_call"))
 
+    changed = [lead for lead in stored if lead.changed]
+    for lead in changed:
+        if "state" in lead.changed or "phone" in lead.changed:
+            zone = time_zone_for(lead.values["state"], lead.values["phone"])
+            if zone != lead.values["time_zone"]:
+                lead.old.setdefault("time_zone", lead.values["time_zone"])
+                lead.values["time_zone"] = zone
+    for lead in created:
+        values = lead.values
+        values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
+        values.update(tenant_id=owner.tenant_id, assigned_to_id=owner.assigned_to_id)
+        values.setdefault("source", owner.source)
+    if len(plain_positions) == rows.count:
+        plain = PlainLeads(rows, plain_positions, batch.copy_lines, plain_listed)
+    else:
+        lines = batch.copy_lines
+        plain = PlainLeads(
+            rows.pick(plain_positions),
+            plain_positions,
+            None if lines is None else list(map(lines.__getitem__, plain_positions)),
+            plain_listed,
+        )
+    return LeadBatchPlan(
+        owner=owner,
+        key_columns=key_columns,
+        outcomes=outcomes,
+        do_not_call=do_not_call,
+        plain=plain,
+        created=created,
+        changed=changed,
+    )
+
+
+def lead_bulk_write(plan: LeadBatchPlan, *, record: bool = False) -> BulkUpsertResult:
+    """Write `plan`: the changed leads, then the new ones in row order. With `record`, name the
+    leads created and the values replaced."""
     now = timezone.now()
-    changed = [slot for slot in stored if slot.changed]
-    for slot in changed:
-        if "state" in slot.changed or "phone" in slot.changed:
-            zone = time_zone_for(slot.values["state"], slot.values["phone"])
-            if zone != slot.values["time_zone"]:
-                if record:
-                    slot.old.setdefault("time_zone", slot.values["time_zone"])
-                slot.values["time_zone"] = zone
-        slot.values["seen_updated_at"] = slot.values["updated_at"]
-        slot.values["updated_at"] = now
-    new_leads = _NewLeads(rows, owner=_Owner(tenant_id, assigned_to_id, source), now=now)
-    new_leads.listed = listed_plain
-    for slot in created:
-        if isinstance(slot, _Slot):
-            new_leads.add_merged(slot.values)
-        else:
-            new_leads.add_plain(slot)
-
     writer = _postgres_writer() if connection.vendor == "postgresql" else _OrmWriter()
     # Updates first: a lead may give up a phone or email that a new lead of this batch takes.
-    if changed:
-        writer.update([slot.values for slot in changed])
+    if plan.changed:
+        writer.update(plan.changed, now=now)
+    created = bool(plan.created or plan.plain.positions)
     if created:
-        writer.insert(new_leads)
-    if keys is not None:
-        keys.remember(key_columns)
+        writer.insert(plan, now=now)
+    result = BulkUpsertResult(outcomes=plan.outcomes, do_not_call=plan.do_not_call)
     if record:
-        _record_writes(result, tenant_id=tenant_id, now=now, created=bool(created), changed=changed)
+        if created:
+            # Every lead this batch created carries its `now` as created_at: found through the
+            # tenant's created_at index.
+            result.created_ids = list(
+                Lead.objects.filter(tenant_id=plan.owner.tenant_id, created_at=now).values_list(
+                    "id", flat=True
+                )
+            )
+        result.replaced = [
+            ReplacedValues(
+                lead_id=lead.pk,
+                written_at=now,
+                old=lead.old,
+                new={name: lead.values.get(name) for name in lead.old},
+            )
+            for lead in plan.changed
+            if lead.pk is not None
+        ]
     return result
 
 
-def _record_writes(
-    result: BulkUpsertResult, *, tenant_id: int, now: datetime, created: bool, changed: list[_Slot]
-) -> None:
-    """Name the leads this batch created (every one carries the batch's `now` as created_at,
-    found through the tenant's created_at index) and what it replaced on stored ones."""
-    if created:
-        result.created_ids = list(
-            Lead.objects.filter(tenant_id=tenant_id, created_at=now).values_list("id", flat=True)
-        )
-    result.replaced = [
-        ReplacedValues(
-            lead_id=slot.pk,
-            written_at=now,
-            old=slot.old,
-            new={name: slot.values.get(name) for name in slot.old},
-        )
-        for slot in changed
-    ]
+def _in_row_order(plain: Iterable[tuple[int, T]], created: Iterable[tuple[int, T]]) -> list[T]:
+    """Interleave what is written for plain and for merged new leads by the row of each."""
+    return [item for _, item in heapq.merge(plain, created, key=itemgetter(0))]
 
 
-class _NewLeads:
-    """The leads a batch creates, in row order: plain rows of the batch or merged values."""
-
-    def __init__(self, rows: LeadColumns, *, owner: _Owner, now: datetime) -> None:
-        self.rows = rows
-        self.owner = owner
-        self.now = now
-        self.order: list[int | dict[str, Any]] = []
-        # Plain rows whose phone is on the do-not-call list: stored flagged.
-        self.listed: set[int] = set()
-
-    def add_plain(self, position: int) -> None:
-        self.order.append(position)
-
-    def add_merged(self, values: dict[str, Any]) -> None:
-        values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
-        values.update(
-            tenant_id=self.owner.tenant_id,
-            assigned_to_id=self.owner.assigned_to_id,
-            created_at=self.now,
-            updated_at=self.now,
-        )
-        values.setdefault("source", self.owner.source)
-        self.order.append(values)
-
-
-def _as_new_leads(rows: LeadColumns, owner: _Owner) -> LeadColumns:
+def _as_new_leads(rows: LeadColumns, owner: LeadOwner) -> LeadColumns:
     """All `rows` as new leads of `owner`, with what a write adds (time zone, source, …) but
     the time: what a plain row is stored as.
 
@@ -479,15 +545,16 @@ def _as_new_leads(rows: LeadColumns, owner: _Owner) -> LeadColumns:
 
 def lead_bulk_prepare(
     rows: LeadColumns, *, tenant_id: int, source: str, assigned_to_id: int | None = None
-) -> None:
+) -> PreparedLeads:
     """Format now what `lead_bulk_upsert` with the same arguments would write for new leads.
 
     The upsert has to wait for the database; an import calls this in its parsing thread, so
     the upsert has less to do. Only PostgreSQL's COPY lines are prepared.
     """
-    if connection.vendor == "postgresql":
-        owner = _Owner(tenant_id, assigned_to_id, source)
-        rows.prepared = (owner, _postgres_writer().copy_lines(_as_new_leads(rows, owner)))
+    owner = LeadOwner(tenant_id, assigned_to_id, source)
+    if connection.vendor != "postgresql":
+        return PreparedLeads(rows, owner)
+    return PreparedLeads(rows, owner, _postgres_writer().copy_lines(_as_new_leads(rows, owner)))
 
 
 def lead_statistics_refresh(*, tenant_id: int, known_leads: int) -> None:
@@ -561,22 +628,16 @@ def _postgres_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, d
     return found
 
 
-def _upsert_each(
-    *,
-    tenant_id: int,
-    rows: LeadColumns,
-    source: str,
-    assigned_to_id: int | None,
-    record: bool = False,
-) -> BulkUpsertResult:
+def _upsert_each(rows: LeadColumns, *, owner: LeadOwner, record: bool = False) -> BulkUpsertResult:
     result = BulkUpsertResult()
     for position, incoming in enumerate(map(rows.row, range(rows.count))):
         try:
             with transaction.atomic():
-                upserted = lead_upsert(tenant_id=tenant_id, incoming=incoming)
+                upserted = lead_upsert(tenant_id=owner.tenant_id, incoming=incoming)
                 if upserted.is_new:
                     Lead.objects.filter(pk=upserted.lead.pk).update(
-                        source=incoming.get("source") or source, assigned_to_id=assigned_to_id
+                        source=incoming.get("source") or owner.source,
+                        assigned_to_id=owner.assigned_to_id,
                     )
         except (DataError, IntegrityError) as error:
             result.outcomes.append(FAILED)
@@ -619,26 +680,26 @@ def _field_defaults() -> list[tuple[str, str, Any]]:
 class _OrmWriter:
     """Portable writes through the ORM (SQLite, the embedded default)."""
 
-    def insert(self, new_leads: _NewLeads) -> None:
-        plain = _as_new_leads(new_leads.rows, new_leads.owner)
-        stamp = {"created_at": new_leads.now, "updated_at": new_leads.now}
-        leads = [
-            Lead(**(plain.row(lead) | stamp if isinstance(lead, int) else lead))
-            for lead in new_leads.order
-        ]
-        for lead, stored in zip(new_leads.order, leads, strict=True):
-            if isinstance(lead, int) and lead in new_leads.listed:
-                stored.do_not_call = True
+    def insert(self, plan: LeadBatchPlan, *, now: datetime) -> None:
+        stamp = {"created_at": now, "updated_at": now}
+        plain = _as_new_leads(plan.plain.leads, plan.owner)
+        plain_leads = [Lead(**(plain.row(index) | stamp)) for index in range(plain.count)]
+        for index in plan.plain.listed:
+            plain_leads[index].do_not_call = True
+        leads = _in_row_order(
+            zip(plan.plain.positions, plain_leads, strict=True),
+            ((lead.position, Lead(**(lead.values | stamp))) for lead in plan.created),
+        )
         Lead.objects.bulk_create(leads, batch_size=ORM_WRITE_BATCH)
 
-    def update(self, rows: list[dict[str, Any]]) -> None:
+    def update(self, leads: list[MergedLead], *, now: datetime) -> None:
         names = [
             f.name
             for f in Lead._meta.concrete_fields
             if f.attname not in NOT_MERGED and not f.is_relation
         ]
-        leads = [Lead(**{k: v for k, v in row.items() if k != "seen_updated_at"}) for row in rows]
-        Lead.objects.bulk_update(leads, [*names, "updated_at"], batch_size=ORM_WRITE_BATCH)
+        changed = [Lead(**(lead.values | {"updated_at": now})) for lead in leads]
+        Lead.objects.bulk_update(changed, [*names, "updated_at"], batch_size=ORM_WRITE_BATCH)
 
 
 class _PostgresWriter:
@@ -664,29 +725,30 @@ class _PostgresWriter:
         self.do_not_call_index = self.attnames.index("do_not_call")
         self._remembered: dict[str, dict[Any, str]] = {}
 
-    def insert(self, new_leads: _NewLeads) -> None:
-        plain_lines: list[str] = []
-        if any(isinstance(lead, int) for lead in new_leads.order):
-            prepared = new_leads.rows.prepared
-            if prepared is not None and prepared[0] == new_leads.owner:
-                plain_lines = prepared[1]
-            else:
-                plain_lines = self.copy_lines(_as_new_leads(new_leads.rows, new_leads.owner))
-        now = copy_text(new_leads.now)
-        time = f"\t{now}\t{now}"
-        lines = [
-            plain_lines[lead] + time if isinstance(lead, int) else self.copy_line(lead)
-            for lead in new_leads.order
-        ]
-        if new_leads.listed:
-            # Plain lines are made ahead, unflagged: flag the few listed ones in place.
-            for line_number, lead in enumerate(new_leads.order):
-                if isinstance(lead, int) and lead in new_leads.listed:
-                    lines[line_number] = self._flagged(lines[line_number])
+    def insert(self, plan: LeadBatchPlan, *, now: datetime) -> None:
+        plain = plan.plain
+        plain_lines = plain.copy_lines
+        if plain_lines is None:
+            plain_lines = self.copy_lines(_as_new_leads(plain.leads, plan.owner))
+        time = f"\t{copy_text(now)}\t{copy_text(now)}"
+        # Plain lines are made ahead, unflagged: flag the few listed ones.
+        plain_lines = (
+            [
+                (self._flagged(line) if index in plain.listed else line) + time
+                for index, line in enumerate(plain_lines)
+            ]
+            if plain.listed
+            else [line + time for line in plain_lines]
+        )
+        stamp = {"created_at": now, "updated_at": now}
+        lines = _in_row_order(
+            zip(plain.positions, plain_lines, strict=True),
+            ((lead.position, self.copy_line(lead.values | stamp)) for lead in plan.created),
+        )
         with connection.cursor() as cursor:
             self._copy(cursor, self.table, self._column_names(), lines)
 
-    def update(self, rows: list[dict[str, Any]]) -> None:
+    def update(self, leads: list[MergedLead], *, now: datetime) -> None:
         quote = connection.ops.quote_name
         assignments = ", ".join(
             f"{quote(column)} = changes.{quote(column)}"
@@ -694,9 +756,11 @@ class _PostgresWriter:
             if attname not in NOT_MERGED or attname == "updated_at"
         )
         # Each change names the lead it applies to and the version of it it was merged from.
+        stamp = {"updated_at": now}
         lines = [
-            f"{self.copy_line(row)}\t{row['id']}\t{copy_text(row['seen_updated_at'])}"
-            for row in rows
+            f"{self.copy_line(lead.values | stamp)}\t{lead.pk}\t"
+            f"{copy_text(lead.values['updated_at'])}"
+            for lead in leads
         ]
         with connection.cursor() as cursor:
             # Inside an outer transaction an earlier batch's table may still be there.
@@ -712,8 +776,10 @@ class _PostgresWriter:
                 "FROM lead_bulk_changes AS changes "
                 "WHERE lead.id = changes.id AND lead.updated_at = changes.seen_updated_at"
             )
-            if cursor.rowcount != len(rows):
-                raise LeadChangedMeanwhile(f"{len(rows) - cursor.rowcount} leads changed meanwhile")
+            if cursor.rowcount != len(leads):
+                raise LeadChangedMeanwhile(
+                    f"{len(leads) - cursor.rowcount} leads changed meanwhile"
+                )
 
     def _flagged(self, line: str) -> str:
         # COPY's text format escapes a tab inside a value, so each tab separates two columns.

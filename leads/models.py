@@ -186,34 +186,61 @@ class Lead(models.Model):
                 fields=["tenant", "created_at", "id", "state", "disposition", "source", "status"],
                 name="lead_tenant_created_id",
             ),
+            # The text sorts are on expressions; the columns they read ride along (INCLUDE, on
+            # PostgreSQL) so a deep page's ids are read off the index alone (docs/desk.md).
             models.Index(
-                F("tenant"), Lower("first_name"), Lower("last_name"), F("id"), name="lead_sort_name"
+                F("tenant"),
+                Lower("first_name"),
+                Lower("last_name"),
+                F("id"),
+                name="lead_sort_name",
+                include=["first_name", "last_name"],
             ),
-            models.Index(F("tenant"), Lower("email"), F("id"), name="lead_sort_email"),
+            models.Index(
+                F("tenant"), Lower("email"), F("id"), name="lead_sort_email", include=["email"]
+            ),
             models.Index(fields=["tenant", "phone", "id"], name="lead_sort_phone"),
             models.Index(fields=["tenant", "state", "id"], name="lead_tenant_state_id"),
             models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
-            models.Index(F("tenant"), Lower("disposition"), F("id"), name="lead_sort_disposition"),
+            models.Index(
+                F("tenant"),
+                Lower("disposition"),
+                F("id"),
+                name="lead_sort_disposition",
+                include=["disposition"],
+            ),
             models.Index(fields=["tenant", "time_zone", "id"], name="lead_sort_time_zone"),
             models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
             models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
+            # The desk's filters together, newest first within them: a rare combination is
+            # counted and paged from its own few entries, not by walking the tenant's dates.
+            models.Index(
+                fields=["tenant", "state", "disposition", "source", "created_at", "id"],
+                name="lead_filters",
+            ),
             # Partial: the few flagged leads only, so an unflagged insert never touches it.
             models.Index(
                 fields=["tenant", "-created_at"],
                 name="lead_tenant_do_not_call",
                 condition=Q(do_not_call=True),
             ),
-            # The speed-to-lead header: leads nobody has worked yet, oldest first.
+            # The speed-to-lead header: leads nobody has worked yet and that may be called,
+            # oldest first (leads.selectors.lead_waiting_summary, counted off the index alone).
             models.Index(
                 fields=["tenant", "created_at", "id"],
-                condition=Q(status="New", disposition=""),
-                name="lead_waiting",
+                condition=Q(status="New", disposition="", do_not_call=False),
+                name="lead_waiting_callable",
             ),
-            # Search by a fragment (pg_trgm; PostgreSQL only, see migration 0006).
+            # Search by a fragment (pg_trgm; PostgreSQL only, see migrations 0006 and 0008),
+            # within the tenant (btree_gin): the index finds the tenant's matches only.
             PostgreSQLGinIndex(
-                OpClass(Upper(SearchText()), name="gin_trgm_ops"), name="lead_search_trgm"
+                F("tenant"),
+                OpClass(Upper(SearchText()), name="gin_trgm_ops"),
+                name="lead_search_tenant_trgm",
             ),
-            PostgreSQLGinIndex(OpClass(F("phone"), name="gin_trgm_ops"), name="lead_phone_trgm"),
+            PostgreSQLGinIndex(
+                F("tenant"), OpClass(F("phone"), name="gin_trgm_ops"), name="lead_phone_tenant_trgm"
+            ),
         ]
 
     def __str__(self) -> str:

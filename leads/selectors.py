@@ -74,6 +74,12 @@ def _uses_trigram_index(search: str) -> bool:
     return bool(words) and all(len(word) >= MIN_TRIGRAM_WORD for word in words)
 
 
+def lead_list_reads_every_match(filters: LeadFilters) -> bool:
+    """Whether lead_list(filters=filters) reads all its matches to sort them, so that counting
+    them costs nothing more (leads.pagination.counted_page_slice)."""
+    return _uses_trigram_index(filters.search)
+
+
 def lead_list(*, tenant: User, filters: LeadFilters = LeadFilters()) -> QuerySet[Lead]:
     """Return the tenant's leads matching `filters`, in the requested order (id breaks ties)."""
     leads = Lead.objects.filter(tenant=tenant)
@@ -102,6 +108,32 @@ def lead_list(*, tenant: User, filters: LeadFilters = LeadFilters()) -> QuerySet
     if filters.sort_direction == "desc":
         return leads.order_by(*(column.desc() for column in columns))
     return leads.order_by(*(column.asc() for column in columns))
+
+
+def lead_next(*, leads: QuerySet[Lead], filters: LeadFilters, after: Lead) -> Lead | None:
+    """Return the lead that follows `after` in `leads`, ordered as `filters` say (id breaks ties).
+
+    `leads` is a tenant's list from `lead_list` (or a narrowing of it). `after` need not be in it
+    any more: the agent may just have changed what made it match; its place in the order still
+    decides which lead comes next (a keyset, so no earlier lead is read).
+    """
+    columns = (*SORT_FIELDS[filters.sort_by], F("id"))
+    names = [f"sort_key_{index}" for index in range(len(columns))]
+    keyed = leads.alias(**dict(zip(names, columns, strict=True)))
+    current = (
+        Lead.objects.filter(pk=after.pk)
+        .annotate(**dict(zip(names, columns, strict=True)))
+        .values(*names)
+        .first()
+    )
+    if current is None:
+        return None
+    comparison = "lt" if filters.sort_direction == "desc" else "gt"
+    later = Q(pk__in=[])
+    for index, name in enumerate(names):
+        equal_before = Q(**{other: current[other] for other in names[:index]})
+        later |= equal_before & Q(**{f"{name}__{comparison}": current[name]})
+    return keyed.filter(later).first()
 
 
 def lead_get(*, tenant: User, lead_id: int) -> Lead:

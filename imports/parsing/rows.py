@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from django.utils.dateparse import parse_date, parse_datetime
 
 from imports.parsing.layouts import Layout
+from leads import normalize_columnar as columnar
 from leads.bounds import MAX_PRICE
 from leads.bulk import LeadColumns
 from leads.exports import FORMULA_PREFIXES
@@ -131,10 +133,23 @@ class _Remembered:
     parse is remembered as its InvalidValue, and its raw text in `invalid`.
     """
 
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        convert: Callable[[Any], Any],
+        vectorised: Callable[[pl.Series], pl.Series] | None = None,
+    ) -> None:
         self._convert = convert
+        self._vectorised = vectorised
         self.results: dict[Any, Any] = {}
         self.invalid: set[Any] = set()
+
+    def map_column(self, raws: Sequence[str]) -> list[Any]:
+        """`map` for a column of raw strings: the shapes the vectorised normaliser recognises
+        are answered in Polars (leads.normalize_columnar), the rest here."""
+        if self._vectorised is None:
+            return self.map(raws)
+        answers = self._vectorised(pl.Series(raws, dtype=pl.String))
+        return columnar.with_residue(raws, answers, self.map)
 
     def map(self, raws: Sequence[Any]) -> list[Any]:
         results = self.results
@@ -183,6 +198,7 @@ class RowConverter:
         gets a warning saying which."""
         self.layout = layout
         self.cleaned = cleaned if cleaned is not None else {}
+        today = today or datetime.now(UTC).date()
         normalisers: dict[str, Callable[[str], Any]] = {
             "phone": normalize_phone,
             "email": normalize_email,
@@ -198,6 +214,15 @@ class RowConverter:
             "product": _product,
             "datetime": _vendor_datetime,
         }
+        # The common shapes of these kinds, a column at a time (leads.normalize_columnar).
+        vectorised: dict[str, Callable[[pl.Series], pl.Series]] = {
+            "phone": columnar.phones,
+            "email": columnar.emails,
+            "state": columnar.states,
+            "dob": lambda raws: columnar.dates_of_birth(raws, today=today),
+            "bool": columnar.booleans,
+            "price": columnar.prices,
+        }
         max_length = {
             f.name: f.max_length
             for f in Lead._meta.concrete_fields
@@ -209,8 +234,9 @@ class RowConverter:
         self._text: list[tuple[int, str, int]] = []
         # (index, field, normaliser) of columns whose few distinct values are remembered
         self._remembered: list[tuple[int, str, _Remembered]] = []
-        # (index, field, normaliser) of phone and email, unique per lead and so never remembered
-        self._keys: list[tuple[int, str, Callable[[str], Any]]] = []
+        # (index, field, normaliser, vectorised normaliser) of phone and email, unique per lead
+        # and so never remembered
+        self._keys: list[tuple[int, str, Callable[[str], Any], Callable[..., pl.Series]]] = []
         # later columns for a field an earlier column already feeds (Phone, then Mobile, then Cell)
         self._fallbacks: list[tuple[int, str, str]] = []
         self._zip_columns: list[int] = []
@@ -227,13 +253,15 @@ class RowConverter:
             elif kind in ("text", "id"):
                 self._text.append((index, name, max_length.get(name) or 1_000_000))
             elif kind in ("phone", "email"):
-                self._keys.append((index, name, normalisers[kind]))
+                self._keys.append((index, name, normalisers[kind], vectorised[kind]))
             else:
-                self._remembered.append((index, name, _Remembered(normalisers[kind])))
+                remembered = _Remembered(normalisers[kind], vectorised.get(kind))
+                self._remembered.append((index, name, remembered))
             seen.add(name)
         self._normalisers = normalisers
         self._max_length = max_length
         self._zip_codes = _Remembered(_zip_code)
+        columnar.normalizer_columnar_warm_up()
 
     def convert(self, line: int, cells: list[str]) -> ConvertedRow:
         """Convert one record (`convert_batch` converts many far faster)."""
@@ -281,22 +309,23 @@ class RowConverter:
             columns[name] = values
         for index, name, remembered in self._remembered:
             raws = by_column[index]
-            values = remembered.map(raws)
+            values = remembered.map_column(raws)
             if not remembered.invalid.isdisjoint(raws):
                 _set_aside_invalid(values, problems, name, lambda _, heading=header[index]: heading)
             columns[name] = values
-        for index, name, convert in self._keys:
-            columns[name] = values = []
-            append = values.append
-            for row, raw_value in enumerate(by_column[index]):
-                if not raw_value:
-                    append("")
-                    continue
-                try:
-                    append(convert(raw_value) or "")
-                except InvalidValue as error:
-                    problems.setdefault(row, {})[name] = f"{header[index]}: {error}"
-                    append("")
+        for index, name, convert, vectorised in self._keys:
+            raws = by_column[index]
+            columns[name] = values = columnar.with_residue(
+                raws,
+                vectorised(pl.Series(raws, dtype=pl.String)),
+                lambda residue, convert=convert: [
+                    columnar.scalar_answer(convert, raw) if raw else "" for raw in residue
+                ],
+            )
+            for row, value in enumerate(values):
+                if type(value) is InvalidValue:
+                    problems.setdefault(row, {})[name] = f"{header[index]}: {value}"
+                    values[row] = ""
         if self._fallbacks:
             self._convert_fallbacks(by_column, columns, problems, count)
         if self._name_columns:
@@ -407,7 +436,10 @@ class RowConverter:
         raws = [by_column[index][row] for row, index in enumerate(chosen)]
         states = [state or "" for state in columns.get("state") or [None] * count]
         keys = list(zip(raws, states, strict=True))
-        values = self._zip_codes.map(keys)
+        # Five- and nine-digit ZIP codes need no state; the rest go through the scalar rule.
+        values = columnar.with_residue(
+            keys, columnar.zip_codes(pl.Series(raws, dtype=pl.String)), self._zip_codes.map
+        )
         if not self._zip_codes.invalid.isdisjoint(keys):
             header = self.layout.header
             _set_aside_invalid(values, problems, "zipcode", lambda row: header[chosen[row]])

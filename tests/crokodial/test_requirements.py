@@ -31,15 +31,23 @@ def _dev_only_modules() -> set[str]:
 
 # Run in a fresh interpreter: dev-only top-level modules refuse to import, then Django starts and
 # every module of the apps (migrations included) is imported, as the Procfile's processes would.
+# A library may look for an optional package without importing it (importlib.util.find_spec, as
+# polars does): only executing a dev-only module fails.
 CHILD = """
-import importlib, importlib.abc, pkgutil, sys
+import importlib, importlib.abc, importlib.util, pkgutil, sys
 blocked = set(sys.argv[1].split(","))
 
-class Refuse(importlib.abc.MetaPathFinder):
+class Refuse(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] in blocked:
-            raise ImportError(f"dev-only package imported at runtime: {name}")
+            return importlib.util.spec_from_loader(name, self)
         return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        raise ImportError(f"dev-only package imported at runtime: {module.__name__}")
 
 sys.meta_path.insert(0, Refuse())
 import django

@@ -347,11 +347,11 @@ def test_new_leads_prepared_ahead_are_written_as_prepared_only_for_their_owner(
     rows = bulk.LeadColumns.from_rows([AWKWARD, {"email": "plain@example.com"}])
     owner = {"source": LeadSource.NEXTGEN, "assigned_to_id": agent.pk}
 
-    bulk.lead_bulk_prepare(rows, tenant_id=agent.pk, **owner)
+    prepared = bulk.lead_bulk_prepare(rows, tenant_id=agent.pk, **owner)
     assert formatted == [2]
-    lead_bulk_upsert(rows=rows, tenant_id=agent.pk, **owner)
+    lead_bulk_upsert(rows=prepared, tenant_id=agent.pk, **owner)
     assert formatted == [2]  # written as prepared
-    lead_bulk_upsert(rows=rows, tenant_id=other_agent.pk, **owner)
+    lead_bulk_upsert(rows=prepared, tenant_id=other_agent.pk, **owner)
     assert formatted == [2, 2]  # prepared for another tenant: formatted again
 
     assert Lead.objects.filter(tenant=agent).count() == 2
