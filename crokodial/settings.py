@@ -222,6 +222,9 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Who rings due follow-ups (leads/followups.py): the Procfile's worker, or, on the embedded
+# default (no Redis: no worker, in-memory events), the web process itself.
+FOLLOW_UP_SCHEDULER_IN_WEB = not REDIS_URL
 
 # The cache holds short-lived counters (the sign-up passcode throttle). LocMem is per process:
 # with several server processes the counters must be shared, so Redis serves them when set.

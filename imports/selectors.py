@@ -4,13 +4,18 @@ from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 from django.http import Http404
 
-from imports.models import ImportJob, ImportMapping, ImportRowError
+from imports.models import ImportJob, ImportMapping, ImportRowError, ImportStatus
 from imports.parsing.layouts import header_key
 
 
 def import_list(*, tenant: User) -> QuerySet[ImportJob]:
     """Return the tenant's imports, newest first."""
     return ImportJob.objects.filter(tenant=tenant).order_by("-created_at", "-pk")
+
+
+def import_history(*, tenant: User) -> QuerySet[ImportJob]:
+    """Return the tenant's imports that ran (or are running), newest first: no previews."""
+    return import_list(tenant=tenant).exclude(status=ImportStatus.PREVIEW)
 
 
 def import_get(*, tenant: User, import_id: int) -> ImportJob:

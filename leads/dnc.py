@@ -11,7 +11,7 @@ those writers and makes later ones wait. So a lead written while a number is bei
 either seen by the addition's UPDATE or sees the new entry itself: never neither.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +24,10 @@ from django.utils import timezone
 
 from leads.bounds import NUL
 from leads.events import send_to_tenant_on_commit
-from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource, Lead
+from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource, Lead, LeadEvent
 from leads.normalize import InvalidValue, normalize_phone
 from leads.services import lead_updated_event
+from leads.timeline import EventKind, lead_events_record_bulk
 
 # Numbers added per transaction by an upload: each holds the lead table's writers back briefly.
 UPLOAD_CHUNK = 1000
@@ -124,18 +125,42 @@ def dnc_listed_phones(*, tenant_id: int, phones: Iterable[str]) -> set[str]:
     return listed
 
 
-def _leads_flag(*, tenant_id: int, phones: Sequence[str], flag: bool) -> None:
-    """Set the flag of the tenant's leads with these phones; announce each once committed."""
+def _leads_flag(
+    *,
+    tenant_id: int,
+    phones: Sequence[str],
+    flag: bool,
+    by: User | None = None,
+    reasons: Mapping[str, str] | None = None,
+    source: str = "",
+) -> None:
+    """Set the flag of the tenant's leads with these phones, each change on the lead's timeline
+    (one insert per chunk); announce each lead once committed."""
     if not phones:
         return
     changed: list[int] = []
+    kind = EventKind.DO_NOT_CALL_ADDED if flag else EventKind.DO_NOT_CALL_REMOVED
+    by_id = by.pk if by is not None and by.is_authenticated else None
     for start in range(0, len(phones), SQLITE_CHUNK):
         leads = Lead.objects.filter(
             tenant_id=tenant_id, phone__in=phones[start : start + SQLITE_CHUNK]
         ).exclude(do_not_call=flag)
-        ids = list(leads.values_list("pk", flat=True))
+        found = list(leads.values_list("pk", "phone"))
+        ids = [pk for pk, _phone in found]
+        now = timezone.now()
         # updated_at moves, so a batch that read one of these leads before cannot write it back.
-        Lead.objects.filter(pk__in=ids).update(do_not_call=flag, updated_at=timezone.now())
+        Lead.objects.filter(pk__in=ids).update(do_not_call=flag, updated_at=now)
+        lead_events_record_bulk(
+            LeadEvent(
+                tenant_id=tenant_id,
+                lead_id=pk,
+                kind=kind,
+                at=now,
+                by_id=by_id,
+                data={"phone": phone, "reason": (reasons or {}).get(phone, ""), "source": source},
+            )
+            for pk, phone in found
+        )
         changed += ids
     for lead in Lead.objects.filter(pk__in=changed).order_by("pk"):
         send_to_tenant_on_commit(tenant_id, lead_updated_event(lead))
@@ -171,7 +196,14 @@ def dnc_entry_add(
         except IntegrityError:
             entry = DoNotCallEntry.objects.get(tenant=tenant, phone=phone, removed_at__isnull=True)
             return DoNotCallAdded(entry=entry, created=False)
-        _leads_flag(tenant_id=tenant.pk, phones=[phone], flag=True)
+        _leads_flag(
+            tenant_id=tenant.pk,
+            phones=[phone],
+            flag=True,
+            by=added_by,
+            reasons={phone: reason},
+            source=source,
+        )
     return DoNotCallAdded(entry=entry, created=True)
 
 
@@ -222,7 +254,14 @@ def dnc_numbers_add(
                 ],
                 batch_size=SQLITE_CHUNK // 8,
             )
-            _leads_flag(tenant_id=tenant.pk, phones=new, flag=True)
+            _leads_flag(
+                tenant_id=tenant.pk,
+                phones=new,
+                flag=True,
+                by=added_by,
+                reasons=cleaned,
+                source=source,
+            )
         result.added += len(new)
         result.already_listed += len(chunk) - len(new)
     if result.added >= UPLOAD_CHUNK and connection.vendor == "postgresql":
@@ -247,7 +286,13 @@ def dnc_entry_remove(
         entry.removed_by = removed_by
         entry.removal_reason = reason
         entry.save(update_fields=["removed_at", "removed_by", "removal_reason"])
-        _leads_flag(tenant_id=entry.tenant_id, phones=[entry.phone], flag=False)
+        _leads_flag(
+            tenant_id=entry.tenant_id,
+            phones=[entry.phone],
+            flag=False,
+            by=removed_by,
+            reasons={entry.phone: reason},
+        )
     return entry
 
 

@@ -128,6 +128,9 @@ class Lead(models.Model):
     attempts_total = models.PositiveIntegerField(default=0, db_default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
+    # Set when the scheduler claimed this follow-up's `follow_up_due` event (leads/followups.py):
+    # the claim is a conditional UPDATE, so two schedulers or a restart never ring it twice.
+    follow_up_notified_at = models.DateTimeField(null=True, blank=True)
 
     # Vendor and campaign
     nextgen_id = models.CharField(max_length=64, blank=True)
@@ -230,6 +233,24 @@ class Lead(models.Model):
                 fields=["tenant", "created_at", "id"],
                 condition=Q(status="New", disposition="", do_not_call=False),
                 name="lead_waiting_callable",
+            ),
+            # Follow-ups: the agent's list, soonest first (partial: most leads have none).
+            models.Index(
+                fields=["tenant", "next_follow_up_at", "id"],
+                condition=Q(next_follow_up_at__isnull=False),
+                name="lead_follow_up",
+            ),
+            # The scheduler's question, across tenants: which follow-ups are due and not rung.
+            models.Index(
+                fields=["next_follow_up_at"],
+                condition=Q(next_follow_up_at__isnull=False, follow_up_notified_at__isnull=True),
+                name="lead_follow_up_pending",
+            ),
+            # "Callable now" checks the caps of the leads called in the last 24 hours only.
+            models.Index(
+                fields=["tenant", "last_attempt_at"],
+                condition=Q(last_attempt_at__isnull=False),
+                name="lead_recently_called",
             ),
             # Search by a fragment (pg_trgm; PostgreSQL only, see migrations 0006 and 0008),
             # within the tenant (btree_gin): the index finds the tenant's matches only.
@@ -454,3 +475,41 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LeadEventKind(models.TextChoices):
+    ARRIVED = "arrived"
+    VENDOR_UPDATE = "vendor_update"
+    ATTEMPT = "attempt"
+    ATTEMPT_OUTCOME = "attempt_outcome"
+    CHANGED = "changed"
+    FOLLOW_UP_SET = "follow_up_set"
+    FOLLOW_UP_CLEARED = "follow_up_cleared"
+    FOLLOW_UP_DONE = "follow_up_done"
+    DO_NOT_CALL_ADDED = "do_not_call_added"
+    DO_NOT_CALL_REMOVED = "do_not_call_removed"
+
+
+class LeadEvent(models.Model):
+    """One entry of a lead's story (docs/call-loop.md, "Timeline"), written where it happened.
+
+    `data` holds what the kind needs: the door, vendor and import of an arrival, the fields a
+    vendor update changed, `{"field": {"old", "new"}}` for an agent's change, the attempt id.
+    """
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=30, choices=LeadEventKind.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "at", "id"], name="lead_event_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"

@@ -302,7 +302,15 @@ def scalar_answer(normalise: Callable[[str], Any], raw: str) -> Any:
     try:
         return normalise(raw)
     except InvalidValue as error:
-        return error
+        return detached(error)
+
+
+def detached(error: InvalidValue) -> InvalidValue:
+    """`error` without its traceback and context, to be kept as a value: they hold the frames
+    of the batch being converted, in a reference cycle that only the cyclic collector frees —
+    and imports pause it (imports.services.collector_paused)."""
+    error.__traceback__ = error.__context__ = None
+    return error
 
 
 COLUMNAR: dict[str, Callable[..., pl.Series]] = {

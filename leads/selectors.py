@@ -42,6 +42,8 @@ class LeadFilters:
     sort_direction: str = "desc"
     do_not_call: bool | None = None
     never_attempted: bool = False
+    # Only leads whose follow-up is due by this moment.
+    follow_up_due_at: datetime | None = None
 
 
 def _digits(text: str) -> str:
@@ -99,6 +101,8 @@ def lead_list(*, tenant: User, filters: LeadFilters = LeadFilters()) -> QuerySet
         leads = leads.filter(do_not_call=filters.do_not_call)
     if filters.never_attempted:
         leads = leads.filter(attempts_total=0)
+    if filters.follow_up_due_at is not None:
+        leads = leads.filter(next_follow_up_at__lte=filters.follow_up_due_at)
     columns: tuple[Any, ...] = (*SORT_FIELDS[filters.sort_by], F("id"))
     if _uses_trigram_index(filters.search):
         # Sorted so that no index gives the order: the planner then reads the (few) matches off

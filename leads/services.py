@@ -34,6 +34,7 @@ from leads.models import (
 )
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
+from leads.timeline import EventKind, changes_of, lead_event_record, vendor_fields
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +64,15 @@ def _conflicting_field(error: IntegrityError) -> str:
     return "non_field_errors"
 
 
-def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
+def lead_update(*, lead: Lead, changes: dict[str, Any], by: User | None = None) -> Lead:
     """Apply already-normalised `changes` (model field names) and tell the tenant's screens.
 
-    A change that would give the lead another lead's phone or email is refused.
+    A change that would give the lead another lead's phone or email is refused. Changes of
+    status, disposition and notes go on the lead's timeline, old → new, with who made them.
     """
     if not changes:
         return lead
+    old = {name: getattr(lead, name) for name in changes}
     for name, value in changes.items():
         setattr(lead, name, value)
     if "state" in changes or "phone" in changes:
@@ -80,7 +83,22 @@ def lead_update(*, lead: Lead, changes: dict[str, Any]) -> Lead:
         with transaction.atomic():
             lead.save(update_fields=[*changes, "time_zone", "updated_at"])
             if "phone" in changes:
+                was_listed = lead.do_not_call
                 lead_do_not_call_refresh(lead)
+                if lead.do_not_call != was_listed:
+                    lead_event_record(
+                        lead=lead,
+                        kind=EventKind.DO_NOT_CALL_ADDED
+                        if lead.do_not_call
+                        else EventKind.DO_NOT_CALL_REMOVED,
+                        at=clock(),
+                        by=by,
+                        data={"phone": lead.phone, "reason": "the phone changed"},
+                    )
+            if changed := changes_of(lead, old, changes):
+                lead_event_record(
+                    lead=lead, kind=EventKind.CHANGED, at=clock(), by=by, data=changed
+                )
             send_to_tenant_on_commit(lead.tenant_id, lead_updated_event(lead))
     except IntegrityError as error:
         field = _conflicting_field(error)
@@ -339,6 +357,12 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
                 lead.save(update_fields=[*changes, "updated_at"])
                 if "phone" in changes:
                     lead_do_not_call_refresh(lead)
+                lead_event_record(
+                    lead=lead,
+                    kind=EventKind.VENDOR_UPDATE,
+                    at=lead.updated_at,
+                    data={"door": incoming.get("source", ""), "fields": vendor_fields(changes)},
+                )
             return LeadUpsertResult(lead=lead, is_new=False, changed_fields=list(changes))
     raise RuntimeError("lead_upsert could not settle a concurrent insert")
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from leads import services
 from leads.apis import LeadPageSerializer
+from leads.call_loop_views import call_loop_context
 from leads.calling import CallingRule, calling_rules, lead_callability, lead_list_callable_now
 from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
@@ -400,6 +401,7 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "do_not_call_entry": dnc_entry_for_phone(
                 tenant=request_tenant(request), phone=lead.phone
             ),
+            **call_loop_context(tenant=request_tenant(request), lead=lead),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
             "statuses": LeadStatus.values,
             "disposition_choices": [

@@ -170,7 +170,7 @@ class _Remembered:
             value = self._convert(raw)
         except InvalidValue as error:
             self.invalid.add(raw)
-            return error
+            return columnar.detached(error)
         return None if value == "" else value
 
 

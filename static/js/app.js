@@ -248,7 +248,7 @@ function dispatch(event) {
     playNewLeadSound();
     desktopNotify(event.lead);
   }
-  if (event.type === "new_lead_notification" || event.type === "lead_updated") refreshWaiting();
+  if (["new_lead_notification", "lead_updated", "lead_deleted"].includes(event.type)) refreshWaiting();
   for (const listener of listeners) {
     try {
       listener(event);

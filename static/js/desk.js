@@ -222,6 +222,8 @@ onLiveEvent((event) => {
   if (event.type === "new_lead_notification") upsertRow(event.lead, { isNew: event.isNew, stubId: event.stubId });
   else if (event.type === "lead_updated") upsertRow(event.lead, { isNew: false, stubId: event.stubId });
   else if (event.type === "lead_stub") addStub(event.stubId, event.lead);
+  else if (event.type === "lead_deleted") removeRow(event.leadId);
+  else if (event.type === "leads_deleted") afterManyDeleted();
 });
 
 // --- A stable desk: while the agent points at, works in or has scrolled the list, new leads wait
@@ -301,6 +303,22 @@ function moveRowFocus(step) {
 }
 addShortcut("j", "Next lead in the list", () => moveRowFocus(1));
 addShortcut("k", "Previous lead in the list", () => moveRowFocus(-1));
+
+// An undone import deleted the lead (CONTRACT §6).
+function removeRow(leadId) {
+  if (heldLeads.delete(String(leadId))) showHeldBar();
+  const row = rowFor(leadId);
+  if (!row) return;
+  row.remove();
+  total = Math.max(0, total - 1);
+  showCounts();
+}
+
+// Past a thousand deletions one event (leads_deleted) stands for the rest: read the page again.
+function afterManyDeleted() {
+  if (showsNewestFirst) catchUp();
+  else location.reload();
+}
 
 // --- Catch-up: events sent while the socket was down are gone; re-read the first page. --------
 

@@ -20,6 +20,8 @@ const NOTES_DRAFT_MS = 1000;
 let savedNotes = notes.value;
 
 function say(text, kind = "") {
+  // A live region: writing the same words again would make screen readers repeat them.
+  if (saveState.textContent === text && (saveState.dataset.kind || "") === kind) return;
   saveState.textContent = text;
   saveState.dataset.kind = kind;
 }

@@ -1,6 +1,7 @@
 """Decoding, delimiters, vendor detection and row conversion of uploaded CSV files."""
 
 import codecs
+import gc
 import io
 from datetime import date
 
@@ -273,3 +274,38 @@ def test_a_long_file_forgets_remembered_values_without_changing_any(monkeypatch)
     ]
     assert converted == expected
     assert {fields["dob"].day for fields in converted} == set(range(1, 29))
+
+
+def test_converting_invalid_values_leaves_no_reference_cycles():
+    # Imports pause the cyclic collector (imports.services.collector_paused): a value error kept
+    # with its traceback would hold the batch's frames, and with them the batch, until the end.
+    header = ["Phone", "Email", "State", "Zip", "DOB", "Price"]
+    converter = RowConverter(detect_layout(header), today=date(2026, 11, 25))
+    rows = [
+        (
+            line,
+            [
+                f"555-01{line:02d}",
+                f"bad{line}@",
+                f"Statey{line}",
+                f"1{line}",
+                f"13/45/19{line}",
+                "x",
+            ],
+        )
+        for line in range(2, 40)
+    ]
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        batch = converter.convert_batch(rows)
+        assert len(batch.errors) == len(rows)
+        del batch
+        gc.collect()
+        kept = [type(item).__name__ for item in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert "frame" not in kept
