@@ -173,7 +173,11 @@ def main() -> None:
         import_status = ImportJob.objects.get(pk=job.pk).status if job else None
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a warm shutdown waits for a running import
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
     result = {"root": str(ROOT), "leads": leads, "stored": stored.count() - WARM_LEADS}
     for part, now in after.items():
         used = sum(cpu - before[part].get(pid, 0.0) for pid, cpu in now.items())
