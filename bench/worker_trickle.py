@@ -11,6 +11,11 @@ worker and PostgreSQL's backends spent per lead, and the Redis commands per lead
 this one's enqueueing included). Live traffic makes small batches, so this is where per-task
 and per-batch costs show; `worker_backlog.py` measures big batches. No web process runs: the
 worker's figures are not disturbed by the web's CPU, only by the machine's other load.
+
+With --during-import FILE the Procfile's `worker:` (`python -m crokodial.workers`: the leads
+worker and the imports worker) runs instead, and FILE is imported into another tenant while the
+leads arrive; --procfile-worker alone runs that pair without an import, to compare. Each run
+also reports enqueued → stored (the row's `created_at`) p50/p95 in ms.
 """
 
 import argparse
@@ -27,6 +32,10 @@ parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent
 parser.add_argument("--rate", type=float, default=200)
 parser.add_argument("--seconds", type=float, default=15)
 parser.add_argument("--queues", default="", help="the worker's --queues (none: its default)")
+parser.add_argument(
+    "--procfile-worker", action="store_true", help="run python -m crokodial.workers"
+)
+parser.add_argument("--during-import", type=Path, metavar="FILE", help="import FILE meanwhile")
 args = parser.parse_args()
 ROOT = args.root.resolve()
 sys.path.insert(0, str(ROOT))
@@ -39,9 +48,12 @@ django.setup()
 
 import redis  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from crokodial.celery import app as celery_app  # noqa: E402
+from imports.models import ImportJob, ImportStatus  # noqa: E402
+from imports.services import import_start  # noqa: E402
 from leads.models import Lead  # noqa: E402
 from webhooks.tasks import nextgen_lead_persist  # noqa: E402
 
@@ -98,12 +110,28 @@ def _body(number: int, run: int) -> dict:
     }
 
 
-def _enqueue(tenant_id: int, number: int, run: int) -> None:
+def _enqueue(tenant_id: int, number: int, run: int) -> float:
+    sent = time.time()
     nextgen_lead_persist.apply_async(
         args=[tenant_id, _body(number, run), f"trickle-{number}", f"stub-{number}", time.time()],
         argsrepr="[<lead>]",
         kwargsrepr="{}",
     )
+    return sent
+
+
+def _import_running(path: Path) -> ImportJob:
+    importer, _ = get_user_model().objects.get_or_create(username="bench_trickle_importer")
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
+    job = import_start(tenant=importer, upload=upload)
+    while ImportJob.objects.get(pk=job.pk).status == ImportStatus.QUEUED:
+        time.sleep(0.2)
+    return job
+
+
+def _percentile(values: list[float], share: float) -> int:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))])
 
 
 def main() -> None:
@@ -115,6 +143,8 @@ def main() -> None:
     command += ["WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]
     if args.queues:
         command += ["--queues", args.queues]
+    if args.procfile_worker or args.during_import:
+        command = [sys.executable, "-m", "crokodial.workers"]
     worker = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     run = int(time.time())
     leads = int(args.rate * args.seconds)
@@ -124,6 +154,8 @@ def main() -> None:
             time.sleep(1 / args.rate)
         while stored.count() < WARM_LEADS:
             time.sleep(0.05)
+        job = _import_running(args.during_import) if args.during_import else None
+        sent_at: dict[str, float] = {}
         broker = redis.Redis.from_url(os.environ["REDIS_URL"])
         broker.config_resetstat()
         before = _snapshot(worker.pid)
@@ -132,21 +164,32 @@ def main() -> None:
             delay = started + number / args.rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            _enqueue(agent.pk, number, run)
+            sent_at[f"TRICKLE-{run}-{number}"] = _enqueue(agent.pk, number, run)
         deadline = started + args.seconds + 120
         while stored.count() < leads + WARM_LEADS and time.perf_counter() < deadline:
             time.sleep(0.05)
         after = _snapshot(worker.pid)
         commands = broker.info("commandstats")
+        import_status = ImportJob.objects.get(pk=job.pk).status if job else None
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a warm shutdown waits for a running import
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
     result = {"root": str(ROOT), "leads": leads, "stored": stored.count() - WARM_LEADS}
     for part, now in after.items():
         used = sum(cpu - before[part].get(pid, 0.0) for pid, cpu in now.items())
         result[f"{part}_cpu_ms_per_lead"] = round(1000 * used / leads, 2)
     calls = sum(v["calls"] for name, v in commands.items() if "resetstat" not in name)
     result["redis_commands_per_lead"] = round(calls / leads, 1)
+    created = stored.filter(nextgen_id__in=list(sent_at)).values_list("nextgen_id", "created_at")
+    waits = [1000 * (at.timestamp() - sent_at[lead]) for lead, at in created]
+    result["stored_ms_p50"] = _percentile(waits, 0.5)
+    result["stored_ms_p95"] = _percentile(waits, 0.95)
+    if import_status is not None:
+        result["import_status_at_end"] = import_status
     result["load_average"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result), flush=True)
 
