@@ -16,6 +16,10 @@ contender in its own process, so each peak RSS is its own:
   copy-leads     COPY of the leads the import produced into leads_lead, with its unique and
                  search indexes, under another tenant: the floor for writing these rows here
 
+The phases crokodial-no-record and re-upload-no-record are crokodial and re-upload with the
+undo record switched off (the same writes, nothing recorded for imports.undo): alternated with
+their twins they give what the record costs. Each Crokodial phase reports the record's size.
+
 With --dnc-list N the Crokodial agent has a do-not-call list of N numbers while it imports
 (every 20th phone of the file among them, so some leads are flagged): the import's set-based
 check of the list, measured against the same run without it (docs/dnc.md).
@@ -188,8 +192,37 @@ def phase_crokodial(path: Path, *, reset: bool, dnc_list: int = 0) -> dict:
     stats = {k: getattr(job, k) for k in counted if hasattr(job, k)}
     return {"seconds": seconds, "rows": job.processed, "baseline_rss_mb": baseline,
             "status": job.status, "stats": stats, "cpu_seconds": cpu,
-            "database_cpu_seconds": database_cpu,
+            "database_cpu_seconds": database_cpu, **_undo_record_size(job),
             "checksum": _checksum(agent.pk)}  # fmt: skip
+
+
+def _undo_record_size(job: object) -> dict:
+    """The rows and bytes of the undo record the import left (imports.models.ImportLeadRecord)."""
+    from django.db import connection
+
+    from imports.models import ImportLeadRecord
+
+    table = ImportLeadRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(sum(pg_column_size(r.*)), 0) FROM {table} r"
+            " WHERE job_id = %s",
+            [job.pk],
+        )
+        rows, size = cursor.fetchone()
+    return {"undo_record_rows": rows, "undo_record_bytes": int(size)}
+
+
+def _without_undo_record() -> None:
+    """Run imports as they would run without their undo record: the same writes, none recorded."""
+    import imports.services
+
+    upsert = imports.services.lead_bulk_upsert
+
+    def upsert_unrecorded(**arguments: object) -> object:
+        return upsert(**{**arguments, "record": False})
+
+    imports.services.lead_bulk_upsert = upsert_unrecorded
 
 
 def phase_import_export(path: Path, *, limit: int | None) -> dict:
@@ -326,6 +359,9 @@ def run_phase(name: str, path: Path, limit: int | None, dnc_list: int = 0) -> di
         result = phase_crokodial(path, reset=True, dnc_list=dnc_list)
     elif name == "re-upload":
         result = phase_crokodial(path, reset=False, dnc_list=dnc_list)
+    elif name in ("crokodial-no-record", "re-upload-no-record"):
+        _without_undo_record()
+        result = phase_crokodial(path, reset=name == "crokodial-no-record", dnc_list=dnc_list)
     elif name == "import-export":
         result = phase_import_export(path, limit=limit)
     elif name == "copy-raw":
@@ -369,7 +405,9 @@ def _cpu_note(result: dict) -> str:
     if "cpu_seconds" not in result:
         return ""
     return (f"CPU: Python {result['cpu_seconds']:.2f} s, "
-            f"PostgreSQL {result['database_cpu_seconds']:.2f} s; ")  # fmt: skip
+            f"PostgreSQL {result['database_cpu_seconds']:.2f} s; "
+            f"undo record {result['undo_record_rows']} rows, "
+            f"{result['undo_record_bytes'] / 1e6:.2f} MB; ")  # fmt: skip
 
 
 def _load_average() -> str:
@@ -388,7 +426,8 @@ def main() -> None:
     parser.add_argument("--skip-import-export", action="store_true")
     parser.add_argument(
         "--phases",
-        help="comma-separated phases: crokodial,re-upload,copy-raw,copy-leads,import-export",
+        help="comma-separated phases: crokodial,re-upload,copy-raw,copy-leads,import-export,"
+        "crokodial-no-record,re-upload-no-record",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="run each phase this many times, report each run"

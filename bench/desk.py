@@ -190,6 +190,10 @@ def _copy_leads(tenant_id: int, count: int, rng: random.Random) -> None:
                 row = []
                 for field in columns:
                     value = values.get(field.column)
+                    if value is None and not field.null and field.has_default():
+                        value = field.get_default()  # do_not_call, attempts_total, …
+                    if isinstance(value, bool):
+                        value = "t" if value else "f"
                     if value is None:
                         value = "\\N" if field.null else ""
                     row.append(str(value))
@@ -371,8 +375,9 @@ def _server_rss_mb(pid: int) -> float:
     return round(peak, 1)
 
 
-def explain_slowest(path: str, token: str) -> str:
-    """Replay `path` in this process, capture its SQL, EXPLAIN ANALYZE the slowest statement."""
+def explain_request(path: str, token: str, tenant: object) -> list[tuple[float, int, str, str]]:
+    """Replay `path` in this process, capture its SQL and EXPLAIN (ANALYZE, BUFFERS) every
+    SELECT on the leads: (execution ms, shared pages touched, SQL, plan), slowest first."""
     from django.db import connection
     from django.test import Client
 
@@ -382,8 +387,11 @@ def explain_slowest(path: str, token: str) -> str:
         captured.append((sql, params))
         return execute(sql, params, many, context)
 
+    client = Client()
+    if not path.startswith("/api/"):
+        client.force_login(tenant)
     with connection.execute_wrapper(capture):
-        Client().get(path, HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
+        client.get(path, HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
     plans = []
     with connection.cursor() as cursor:
         for sql, params in captured:
@@ -392,13 +400,22 @@ def explain_slowest(path: str, token: str) -> str:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
             (plan,) = cursor.fetchone()
             plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+            pages = plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get(
+                "Shared Read Blocks", 0
+            )
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             text = "\n".join(line for (line,) in cursor.fetchall())
-            plans.append((plan["Execution Time"], sql, text))
+            plans.append((plan["Execution Time"], pages, sql, text))
+    plans.sort(key=lambda plan: plan[0], reverse=True)
+    return plans
+
+
+def explain_slowest(path: str, token: str, tenant: object) -> str:
+    """The slowest statement of `path` and its plan."""
+    plans = explain_request(path, token, tenant)
     if not plans:
         return "(no statement on leads_lead)"
-    plans.sort(key=lambda plan: plan[0], reverse=True)
-    _, sql, text = plans[0]
+    _, _, sql, text = plans[0]
     return f"{sql}\n\n{text}"
 
 
@@ -433,27 +450,39 @@ def main() -> None:
            "LOG_LEVEL": "WARNING"}  # fmt: skip
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-    with live_server(env, procfile=True, workers=2) as base_url:
+    # A busy machine can take longer than the tests allow to start two workers.
+    with live_server(env, procfile=True, workers=2, startup_timeout=120) as base_url:
         print(f"timing {len(paths)} requests x {args.runs} on {base_url}")
+        load = [os.getloadavg()[0]]
         rows = time_requests(base_url, paths, runs=args.runs, token=token.key, cookie=cookie)
+        load.append(os.getloadavg()[0])
         export = time_export(base_url, token=token.key, runs=args.export_runs)
         export["server_peak_rss_mb"] = _server_rss_mb(server_process(base_url).pid)
+        load.append(os.getloadavg()[0])
     slowest = max((row for row in rows if row["path"].startswith("/api/")),
                   key=lambda row: row["median_ms"])  # fmt: skip
-    plan = explain_slowest(slowest["path"], token.key)
+    plan = explain_slowest(slowest["path"], token.key, tenant)
+    # Load-independent evidence: the pages each request's statements touch, and their time
+    # inside PostgreSQL, replayed one at a time after the timing.
+    for row in rows:
+        plans = explain_request(row["path"], token.key, tenant)
+        row["sql_pages"] = sum(pages for _, pages, _, _ in plans)
+        row["sql_ms"] = round(sum(ms for ms, _, _, _ in plans), 1)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
 
     print(f"\n### {args.label or 'desk'} — {datetime.now(UTC):%Y-%m-%d}, commit {commit}, "
-          f"{args.leads:,} leads per tenant x 2, {args.runs} runs\n")  # fmt: skip
-    print("| query | median ms | p95 ms | total |")
-    print("|---|---:|---:|---:|")
+          f"{args.leads:,} leads per tenant x 2, {args.runs} runs, "
+          f"load average {' / '.join(f'{value:.1f}' for value in load)}\n")  # fmt: skip
+    print("| query | median ms | p95 ms | total | SQL: pages touched, ms |")
+    print("|---|---:|---:|---:|---:|")
     for row in rows:
         total = "" if row["total"] is None else f"{row['total']:,}"
         if row["estimate"]:
             total += " (est.)"
-        print(f"| {row['query']} | {row['median_ms']} | {row['p95_ms']} | {total} |")
+        print(f"| {row['query']} | {row['median_ms']} | {row['p95_ms']} | {total} | "
+              f"{row['sql_pages']:,}, {row['sql_ms']} |")  # fmt: skip
     print(f"| export, all leads ({export['mb']} MB) | {export['median_s'] * 1000:.0f} | "
           f"best {export['best_s'] * 1000:.0f} | server peak RSS "
           f"{export['server_peak_rss_mb']} MB |")  # fmt: skip
@@ -469,6 +498,7 @@ def main() -> None:
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "leads_per_tenant": args.leads,
                 "runs": args.runs,
+                "load_average": load,  # 1-minute: before, between queries and export, after
                 "queries": rows,
                 "export": export,
                 "slowest": {"query": slowest["query"], "plan": plan},

@@ -13,8 +13,10 @@ writes the same entry afterwards (same tag, same content, a fresher score).
 """
 
 import time
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
@@ -40,13 +42,55 @@ return false
 """
 
 
+class QoS(kombu_redis.QoS):
+    def append(self, message, delivery_tag):
+        if self.channel.recorded_by_pop(delivery_tag):
+            # Only kombu's own bookkeeping in memory: POP_AND_RECORD wrote the Redis entry.
+            virtual.QoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
+
+def _recorded_tag(message: object) -> str | None:
+    """The delivery tag POP_AND_RECORD recorded `message` under, or None if it recorded none."""
+    properties = message.get("properties") if isinstance(message, dict) else None
+    if not isinstance(properties, dict):
+        return None
+    tag = properties.get("delivery_tag")
+    if isinstance(tag, str) and isinstance(properties.get("delivery_info"), dict):
+        return tag
+    return None
+
+
 class Channel(kombu_redis.Channel):
-    _pending = None  # which command the BRPOP connection is waiting on
+    QoS = QoS
+    _pending: str | None = None  # which command the BRPOP connection is waiting on
     _wait_next = False
+    _sync_client = None
+    # Set by kombu's Channel; declared for the type checker.
+    _brpop_sent_at: float | None  # type: ignore[assignment]  # kombu declares it None only
+    _in_poll: Any
 
     def __init__(self, *args, **kwargs):
         self._no_ack_queues = set()
+        self._recorded_tags = set()
         super().__init__(*args, **kwargs)
+
+    def recorded_by_pop(self, delivery_tag: str) -> bool:
+        """Whether POP_AND_RECORD already wrote this message to `unacked` (asked once)."""
+        try:
+            self._recorded_tags.remove(delivery_tag)
+        except KeyError:
+            return False
+        return True
+
+    def _create_client(self, asynchronous=False):
+        if asynchronous:
+            return super()._create_client(asynchronous=True)
+        client = self._sync_client
+        if client is None or client.connection_pool is not self.pool:
+            client = self._sync_client = super()._create_client()
+        return client
 
     def basic_consume(self, queue, no_ack, *args, **kwargs):
         if no_ack:  # nobody will ack it: it must not go to `unacked`
@@ -107,7 +151,11 @@ class Channel(kombu_redis.Channel):
             dest, item = reply
             dest = bytes_to_str(dest).rsplit(self.sep, 1)[0]
             self._queue_cycle.rotate(dest)
-            self.connection._deliver(loads(bytes_to_str(item)), dest)
+            message = loads(bytes_to_str(item))
+            tag = _recorded_tag(message)
+            if tag is not None:
+                self._recorded_tags.add(tag)
+            self.connection._deliver(message, dest)
             return True
         finally:
             self._in_poll = None

@@ -85,6 +85,18 @@ def _start_lease_watch(**kwargs) -> None:
     threading.Thread(target=_watch_import_leases, name="import-lease-watch", daemon=True).start()
 
 
+@worker_ready.connect
+def _start_follow_up_scheduler(**kwargs) -> None:
+    """Ring due follow-ups (leads/followups.py). Both workers of the pair run one: each
+    follow-up is claimed by a conditional UPDATE, so it is still sent once, and either worker
+    alone keeps follow-ups coming."""
+    from leads.followups import follow_up_scheduler_run
+
+    threading.Thread(
+        target=follow_up_scheduler_run, args=(_stopping,), name="follow-ups", daemon=True
+    ).start()
+
+
 @worker_shutting_down.connect
 def _stop_waiting(**kwargs) -> None:
     from webhooks.tasks import retries_stop_waiting

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class ImportsConfig(AppConfig):
     name = "imports"
+
+    def ready(self) -> None:
+        # Registers the import task in every process: services queue it by name
+        # (imports.services.IMPORT_RUN_TASK), and eager runs need it registered.
+        from imports import tasks  # noqa: F401

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from leads.models import CallAttempt, CallingRule, Disposition, InvitePasscode, Lead
+from leads.tenancy import request_tenant
 
 
 @admin.register(Lead)
@@ -45,7 +46,7 @@ class InvitePasscodeAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: InvitePasscode, form, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = request_tenant(request)
         super().save_model(request, obj, form, change)
 
 

@@ -1,6 +1,10 @@
+from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
+from django.db import transaction
 from django.http import QueryDict, StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -14,8 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import exports
+from leads import exports, services
 from leads.bounds import MAX_ID, MAX_NOTES_LENGTH
+from leads.followups import FollowUpRefused, lead_follow_up_set
 from leads.models import LeadSource
 from leads.normalize import (
     STATE_CODES,
@@ -39,17 +44,20 @@ from leads.selectors import (
     disposition_list,
     lead_get,
     lead_list,
+    lead_list_reads_every_match,
 )
 from leads.serializers import CamelCaseModelSerializer, LeadSerializer
 from leads.services import lead_update
+from leads.tenancy import request_tenant
 
 
 class CommaListField(serializers.ListField):
     """A list given as commas, repeats, or both: ?states=TX,CA&states=NY."""
 
     def get_value(self, dictionary: Any) -> Any:
-        if isinstance(dictionary, QueryDict) and self.field_name in dictionary:
-            given = dictionary.getlist(self.field_name)
+        name = self.field_name or ""  # set once the field is bound to its serializer
+        if isinstance(dictionary, QueryDict) and name in dictionary:
+            given = dictionary.getlist(name)
             items = [item.strip() for raw in given for item in raw.split(",")]
             if self.max_length is not None and len(items) > self.max_length:
                 return items  # empty items count too: the length check refuses the list
@@ -77,6 +85,7 @@ class LeadFilterSerializer(QueryParamsSerializer):
     # A choice, not a BooleanField: DRF reads a boolean missing from a query string as false.
     doNotCall = serializers.ChoiceField(["true", "false"], required=False)
     attempts = serializers.ChoiceField(["0"], required=False)
+    followUp = serializers.ChoiceField(["due"], required=False)
 
     def validate_states(self, states: list[str]) -> list[str]:
         try:
@@ -103,6 +112,7 @@ class LeadFilterSerializer(QueryParamsSerializer):
             sort_direction=data["sortDirection"],
             do_not_call={"true": True, "false": False}.get(data.get("doNotCall", "")),
             never_attempted=data.get("attempts") == "0",
+            follow_up_due_at=services.clock() if data.get("followUp") == "due" else None,
         )
 
 
@@ -156,12 +166,52 @@ FILTER_PARAMETERS = [
         {"type": "string", "enum": ["0"]},
         description="0: only leads never called (no attempt recorded).",
     ),
+    OpenApiParameter(
+        "followUp",
+        {"type": "string", "enum": ["due"]},
+        description="due: only leads whose follow-up time has come (overdue included).",
+    ),
 ]
 ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 LEAD_ID = OpenApiParameter("lead_id", ID_SCHEMA, OpenApiParameter.PATH)
 ERROR_SCHEMA = inline_serializer(
     "Error", {"error": serializers.CharField(), "fields": serializers.DictField(required=False)}
 )
+FOLLOW_UP_REFUSED_SCHEMA = inline_serializer(
+    "FollowUpRefused",
+    {
+        "error": serializers.CharField(),
+        "fields": serializers.DictField(required=False),
+        "reason": serializers.CharField(
+            required=False, help_text="The callability reason at that time, when it is the cause."
+        ),
+        "nextLegalAt": serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            help_text="With a time the rules forbid: the next moment a follow-up may be set for "
+            "(the lead's local time); null when none is (do-not-call, unknown time zone).",
+        ),
+    },
+)
+# A calendar people call in; also keeps later steps clear of datetime's year limits.
+TIME_YEARS = (1971, 2200)
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """An ISO-8601 time with its offset, as a JSON string: no server time zone is guessed."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        moment = None
+        if isinstance(value, str) and len(value) <= 64:
+            try:
+                moment = parse_datetime(value)
+            except ValueError:
+                moment = None
+        if moment is None or moment.tzinfo is None:
+            raise ValidationError("An ISO-8601 time with an offset: 2026-11-30T20:30:00-05:00.")
+        if not TIME_YEARS[0] <= moment.year <= TIME_YEARS[1]:
+            raise ValidationError(f"A year from {TIME_YEARS[0]} to {TIME_YEARS[1]}.")
+        return moment
 
 
 class LeadListApi(APIView):
@@ -176,13 +226,15 @@ class LeadListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         params = _filters_from(request, LeadPageSerializer)
-        leads = lead_list(tenant=request.user, filters=params.filters())
+        filters = params.filters()
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
         return Response(
             page_of(
                 leads,
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: LeadSerializer(page, many=True).data,
+                count_with_page=lead_list_reads_every_match(filters),
             )
         )
 
@@ -190,6 +242,13 @@ class LeadListApi(APIView):
 class LeadDetailApi(APIView):
     @extend_schema_serializer(component_name="LeadChange")
     class InputSerializer(CamelCaseModelSerializer):
+        next_follow_up_at = OffsetDateTimeField(
+            required=False,
+            allow_null=True,
+            help_text="When to call back (ISO-8601 with an offset), or null for none. Refused "
+            "(400 with nextLegalAt) outside the lead's calling window.",
+        )
+
         class Meta:
             model = LeadSerializer.Meta.model
             fields = [
@@ -206,6 +265,7 @@ class LeadDetailApi(APIView):
                 "state",
                 "zipcode",
                 "dob",
+                "next_follow_up_at",
             ]
             # People type more than is stored: "+1 (210) 461-1180 ext. 5", "New Hampshire".
             # The normalisers below bring the value back within the column.
@@ -245,6 +305,7 @@ class LeadDetailApi(APIView):
             return self._normalised(normalize_zip, value)
 
         def validate_disposition(self, value: str) -> str:
+            assert self.instance is not None  # this serializer only updates a stored lead
             known = disposition_list(tenant=self.instance.tenant)
             if value and not known.filter(name=value).exists():
                 raise ValidationError(f"Unknown disposition {value!r}.")
@@ -255,18 +316,45 @@ class LeadDetailApi(APIView):
         responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        return Response(LeadSerializer(lead_get(tenant=request.user, lead_id=lead_id)).data)
+        return Response(
+            LeadSerializer(lead_get(tenant=request_tenant(request), lead_id=lead_id)).data
+        )
 
     @extend_schema(
         parameters=[LEAD_ID],
         request=InputSerializer,
-        responses={200: LeadSerializer, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
+        responses={
+            200: LeadSerializer,
+            400: FOLLOW_UP_REFUSED_SCHEMA,
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+        },
     )
     def patch(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         serializer = self.InputSerializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        lead = lead_update(lead=lead, changes=serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        follow_up_given = "next_follow_up_at" in changes
+        follow_up = changes.pop("next_follow_up_at", None)
+        try:
+            # One transaction: a refused follow-up leaves the other fields unchanged too.
+            with transaction.atomic():
+                lead = lead_update(lead=lead, changes=changes, by=request_tenant(request))
+                if follow_up_given:
+                    lead = lead_follow_up_set(
+                        lead=lead, at=follow_up, by=request_tenant(request), now=services.clock()
+                    )
+        except FollowUpRefused as refused:
+            body: dict[str, Any] = {
+                "error": f"nextFollowUpAt: {refused.message}",
+                "fields": {"nextFollowUpAt": [refused.message]},
+            }
+            if refused.callability is not None:
+                body["reason"] = refused.callability.reason
+                next_at = refused.next_legal_at
+                body["nextLegalAt"] = next_at.isoformat() if next_at else None
+            return Response(body, status=HTTPStatus.BAD_REQUEST)
         return Response(LeadSerializer(lead).data)
 
 
@@ -286,7 +374,7 @@ class LeadExportApi(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         params = _filters_from(request, LeadFilterSerializer)
-        leads = lead_list(tenant=request.user, filters=params.filters())
+        leads = lead_list(tenant=request_tenant(request), filters=params.filters())
         response = StreamingHttpResponse(
             exports.csv_chunks(leads), content_type="text/csv; charset=utf-8"
         )

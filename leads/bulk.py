@@ -38,9 +38,10 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leads.dnc import dnc_listed_phones, lead_writes_lock
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 from leads.normalize import time_zone_for
 from leads.services import MATCH_FIELDS, PREMIUM_PRODUCT, is_empty, lead_merge, lead_upsert
+from leads.timeline import EventKind, lead_events_record_bulk, vendor_fields
 
 PHONE_KEY = MATCH_FIELDS.index("phone")
 IMPORTED = "imported"
@@ -490,6 +491,17 @@ def lead_bulk_write(plan: LeadBatchPlan, *, record: bool = False) -> BulkUpsertR
     # Updates first: a lead may give up a phone or email that a new lead of this batch takes.
     if plan.changed:
         writer.update(plan.changed, now=now)
+        # The vendor updates go on the leads' timelines: one insert for the batch.
+        lead_events_record_bulk(
+            LeadEvent(
+                tenant_id=plan.owner.tenant_id,
+                lead_id=lead.pk,
+                kind=EventKind.VENDOR_UPDATE,
+                at=now,
+                data={"door": plan.owner.source, "fields": vendor_fields(lead.changed)},
+            )
+            for lead in plan.changed
+        )
     created = bool(plan.created or plan.plain.positions)
     if created:
         writer.insert(plan, now=now)

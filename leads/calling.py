@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -19,6 +19,7 @@ from leads.events import send_to_tenant_on_commit
 from leads.models import CallAttempt, CallingRule, Lead
 from leads.selectors import LeadFilters, lead_list, lead_time_zones
 from leads.services import lead_updated_event
+from leads.timeline import EventKind, lead_event_record
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLLING_PERIOD = timedelta(hours=24)
@@ -192,7 +193,7 @@ def lead_callability(
 
 
 def lead_list_callable_now(
-    *, tenant: AbstractBaseUser, filters: LeadFilters | None = None, now: datetime
+    *, tenant: User, filters: LeadFilters | None = None, now: datetime
 ) -> QuerySet[Lead]:
     """`lead_list`, keeping only leads `lead_callability` would let the agent call at `now`.
 
@@ -255,7 +256,7 @@ class AttemptRecorded:
 def call_attempt_record(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     at: datetime,
     outcome: str = "",
     note: str = "",
@@ -279,12 +280,37 @@ def call_attempt_record(
             override_reason=override_reason if not answer.callable else "",
             by=by,
         )
+        # A call made once the follow-up is due handles it: it leaves the due list.
+        follow_up_done = locked.next_follow_up_at is not None and locked.next_follow_up_at <= at
+        cleared = {"next_follow_up_at": None, "follow_up_notified_at": None}
         # updated_at moves too: an import merging this lead sees the change (leads/bulk.py).
         Lead.objects.filter(pk=locked.pk).update(
             attempts_total=F("attempts_total") + 1,
             last_attempt_at=at,
             updated_at=timezone.now(),
+            **(cleared if follow_up_done else {}),
         )
+        lead_event_record(
+            lead=locked,
+            kind=EventKind.ATTEMPT,
+            at=at,
+            by=by,
+            data={
+                "attemptId": attempt.pk,
+                "outcome": outcome,
+                "note": note,
+                "override": attempt.override_reason,
+            },
+        )
+        if follow_up_done:
+            assert locked.next_follow_up_at is not None  # what follow_up_done says
+            lead_event_record(
+                lead=locked,
+                kind=EventKind.FOLLOW_UP_DONE,
+                at=at,
+                by=by,
+                data={"old": locked.next_follow_up_at.isoformat(), "attemptId": attempt.pk},
+            )
         locked.refresh_from_db()
         send_to_tenant_on_commit(locked.tenant_id, lead_updated_event(locked))
     attempts_24h = CallAttempt.objects.filter(
@@ -293,9 +319,40 @@ def call_attempt_record(
     return AttemptRecorded(attempt, locked.attempts_total, attempts_24h)
 
 
-def call_attempt_list(*, tenant: AbstractBaseUser, lead: Lead) -> QuerySet[CallAttempt]:
+def call_attempt_list(*, tenant: User, lead: Lead) -> QuerySet[CallAttempt]:
     return (
         CallAttempt.objects.filter(tenant=tenant, lead=lead)
         .select_related("by")
         .order_by("-at", "-id")
     )
+
+
+def call_attempt_note(
+    *,
+    lead: Lead,
+    attempt_id: int,
+    by: User,
+    at: datetime,
+    outcome: str | None = None,
+    note: str | None = None,
+) -> CallAttempt:
+    """Add (or correct) the outcome and note of one of the lead's attempts, after the call."""
+    with transaction.atomic():
+        attempt = CallAttempt.objects.select_for_update().get(lead=lead, pk=attempt_id)
+        changed: dict[str, dict[str, str]] = {}
+        if outcome is not None and outcome != attempt.outcome:
+            changed["outcome"] = {"old": attempt.outcome, "new": outcome}
+            attempt.outcome = outcome
+        if note is not None and note != attempt.note:
+            changed["note"] = {"old": attempt.note, "new": note}
+            attempt.note = note
+        if changed:
+            attempt.save(update_fields=["outcome", "note"])
+            lead_event_record(
+                lead=lead,
+                kind=EventKind.ATTEMPT_OUTCOME,
+                at=at,
+                by=by,
+                data={"attemptId": attempt.pk, **changed},
+            )
+    return attempt

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -14,12 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads import services
-from leads.apis import ERROR_SCHEMA, LEAD_ID
+from leads.apis import ERROR_SCHEMA, ID_SCHEMA, LEAD_ID
 from leads.calling import (
     REASONS,
     Callability,
     CallRefused,
     call_attempt_list,
+    call_attempt_note,
     call_attempt_record,
     lead_callability,
 )
@@ -31,6 +33,7 @@ from leads.models import (
 )
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 from leads.selectors import lead_get
+from leads.tenancy import request_tenant
 
 AT_MAX_LENGTH = 64
 # A calendar people call in; also keeps every later step clear of datetime's year limits.
@@ -55,7 +58,7 @@ def callability_resource(answer: Callability) -> dict[str, Any]:
     }
 
 
-CALLABILITY_FIELDS = {
+CALLABILITY_FIELDS: dict[str, serializers.Field] = {
     "callable": serializers.BooleanField(),
     "reason": serializers.ChoiceField(REASONS),
     "localTime": serializers.DateTimeField(
@@ -112,7 +115,7 @@ class CallabilityApi(APIView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         params = AtSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         if "at" in request.query_params and "at" not in params.validated_data:
@@ -170,12 +173,12 @@ class CallAttemptListApi(APIView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         params = AttemptPageSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         return Response(
             page_of(
-                call_attempt_list(tenant=request.user, lead=lead),
+                call_attempt_list(tenant=request_tenant(request), lead=lead),
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: CallAttemptSerializer(page, many=True).data,
@@ -217,13 +220,13 @@ class CallAttemptListApi(APIView):
         },
     )
     def post(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             recorded = call_attempt_record(
                 lead=lead,
-                by=request.user,
+                by=request_tenant(request),
                 at=services.clock(),
                 outcome=data.validated_data.get("outcome", ""),
                 note=data.validated_data.get("note", ""),
@@ -246,6 +249,56 @@ class CallAttemptListApi(APIView):
             },
             status=HTTPStatus.CREATED,
         )
+
+
+ATTEMPT_ID = OpenApiParameter("attempt_id", ID_SCHEMA, OpenApiParameter.PATH)
+
+
+class CallAttemptDetailApi(APIView):
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(CallOutcome.values, required=False, allow_blank=True)
+        note = TextField(required=False, allow_blank=True, max_length=CALL_NOTE_MAX_LENGTH)
+
+        def to_internal_value(self, data: Any) -> dict[str, Any]:
+            if not isinstance(data, dict):
+                raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ValidationError(
+                    {name: ["Cannot be changed; accepted: outcome, note."] for name in unknown}
+                )
+            return super().to_internal_value(data)
+
+    @extend_schema(
+        operation_id="lead_attempt_note",
+        parameters=[LEAD_ID, ATTEMPT_ID],
+        request=InputSerializer,
+        responses={
+            200: CallAttemptSerializer,
+            400: ERROR_SCHEMA,
+            401: ERROR_SCHEMA,
+            404: ERROR_SCHEMA,
+            415: ERROR_SCHEMA,
+        },
+    )
+    def patch(self, request: Request, lead_id: int, attempt_id: int) -> Response:
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            attempt = call_attempt_note(
+                lead=lead,
+                attempt_id=attempt_id,
+                by=request_tenant(request),
+                at=services.clock(),
+                outcome=data.validated_data.get("outcome"),
+                note=data.validated_data.get("note"),
+            )
+        except CallAttempt.DoesNotExist:
+            raise Http404("No such attempt of this lead.") from None
+        return Response(CallAttemptSerializer(attempt).data)
 
 
 REFUSAL_MESSAGES = {

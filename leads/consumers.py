@@ -1,6 +1,7 @@
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from leads import metrics
 from leads.bounds import json_loads_bounded
@@ -11,6 +12,7 @@ from leads.events import (
     tenant_group_name,
     user_group_name,
 )
+from leads.followups import follow_up_scheduler_start_in_process
 
 
 class LeadConsumer(AsyncJsonWebsocketConsumer):
@@ -39,6 +41,9 @@ class LeadConsumer(AsyncJsonWebsocketConsumer):
         for group_name in self.group_names:
             await self.channel_layer.group_add(group_name, self.channel_name)
         await self.accept()
+        if settings.FOLLOW_UP_SCHEDULER_IN_WEB:
+            # The embedded default has no worker: the web process rings follow-ups itself.
+            follow_up_scheduler_start_in_process()
         self.counted = True
         metrics.SOCKETS_OPEN.inc()
 

@@ -11,11 +11,11 @@ those writers and makes later ones wait. So a lead written while a number is bei
 either seen by the addition's UPDATE or sees the new entry itself: never neither.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -24,9 +24,10 @@ from django.utils import timezone
 
 from leads.bounds import NUL
 from leads.events import send_to_tenant_on_commit
-from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource, Lead
+from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource, Lead, LeadEvent
 from leads.normalize import InvalidValue, normalize_phone
 from leads.services import lead_updated_event
+from leads.timeline import EventKind, lead_events_record_bulk
 
 # Numbers added per transaction by an upload: each holds the lead table's writers back briefly.
 UPLOAD_CHUNK = 1000
@@ -124,18 +125,42 @@ def dnc_listed_phones(*, tenant_id: int, phones: Iterable[str]) -> set[str]:
     return listed
 
 
-def _leads_flag(*, tenant_id: int, phones: Sequence[str], flag: bool) -> None:
-    """Set the flag of the tenant's leads with these phones; announce each once committed."""
+def _leads_flag(
+    *,
+    tenant_id: int,
+    phones: Sequence[str],
+    flag: bool,
+    by: User | None = None,
+    reasons: Mapping[str, str] | None = None,
+    source: str = "",
+) -> None:
+    """Set the flag of the tenant's leads with these phones, each change on the lead's timeline
+    (one insert per chunk); announce each lead once committed."""
     if not phones:
         return
     changed: list[int] = []
+    kind = EventKind.DO_NOT_CALL_ADDED if flag else EventKind.DO_NOT_CALL_REMOVED
+    by_id = by.pk if by is not None and by.is_authenticated else None
     for start in range(0, len(phones), SQLITE_CHUNK):
         leads = Lead.objects.filter(
             tenant_id=tenant_id, phone__in=phones[start : start + SQLITE_CHUNK]
         ).exclude(do_not_call=flag)
-        ids = list(leads.values_list("pk", flat=True))
+        found = list(leads.values_list("pk", "phone"))
+        ids = [pk for pk, _phone in found]
+        now = timezone.now()
         # updated_at moves, so a batch that read one of these leads before cannot write it back.
-        Lead.objects.filter(pk__in=ids).update(do_not_call=flag, updated_at=timezone.now())
+        Lead.objects.filter(pk__in=ids).update(do_not_call=flag, updated_at=now)
+        lead_events_record_bulk(
+            LeadEvent(
+                tenant_id=tenant_id,
+                lead_id=pk,
+                kind=kind,
+                at=now,
+                by_id=by_id,
+                data={"phone": phone, "reason": (reasons or {}).get(phone, ""), "source": source},
+            )
+            for pk, phone in found
+        )
         changed += ids
     for lead in Lead.objects.filter(pk__in=changed).order_by("pk"):
         send_to_tenant_on_commit(tenant_id, lead_updated_event(lead))
@@ -143,11 +168,11 @@ def _leads_flag(*, tenant_id: int, phones: Sequence[str], flag: bool) -> None:
 
 def dnc_entry_add(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     phone: Any,
     reason: Any,
     source: str = DoNotCallSource.MANUAL,
-    added_by: AbstractBaseUser | None = None,
+    added_by: User | None = None,
 ) -> DoNotCallAdded:
     """List `phone` (normalised here) with `reason`; flag the tenant's lead with that phone.
 
@@ -171,16 +196,23 @@ def dnc_entry_add(
         except IntegrityError:
             entry = DoNotCallEntry.objects.get(tenant=tenant, phone=phone, removed_at__isnull=True)
             return DoNotCallAdded(entry=entry, created=False)
-        _leads_flag(tenant_id=tenant.pk, phones=[phone], flag=True)
+        _leads_flag(
+            tenant_id=tenant.pk,
+            phones=[phone],
+            flag=True,
+            by=added_by,
+            reasons={phone: reason},
+            source=source,
+        )
     return DoNotCallAdded(entry=entry, created=True)
 
 
 def dnc_numbers_add(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     numbers: Sequence[tuple[int, str, str]],
     source: str = DoNotCallSource.UPLOAD,
-    added_by: AbstractBaseUser | None = None,
+    added_by: User | None = None,
 ) -> DoNotCallUploaded:
     """List many numbers at once: `numbers` holds (line, raw phone, reason) per row.
 
@@ -222,7 +254,14 @@ def dnc_numbers_add(
                 ],
                 batch_size=SQLITE_CHUNK // 8,
             )
-            _leads_flag(tenant_id=tenant.pk, phones=new, flag=True)
+            _leads_flag(
+                tenant_id=tenant.pk,
+                phones=new,
+                flag=True,
+                by=added_by,
+                reasons=cleaned,
+                source=source,
+            )
         result.added += len(new)
         result.already_listed += len(chunk) - len(new)
     if result.added >= UPLOAD_CHUNK and connection.vendor == "postgresql":
@@ -234,7 +273,7 @@ def dnc_numbers_add(
 
 
 def dnc_entry_remove(
-    *, entry: DoNotCallEntry, reason: Any, removed_by: AbstractBaseUser | None = None
+    *, entry: DoNotCallEntry, reason: Any, removed_by: User | None = None
 ) -> DoNotCallEntry:
     """Mark `entry` removed (who, when, why) and unflag its lead. Removing twice changes nothing."""
     reason = dnc_reason_clean(reason)
@@ -247,14 +286,20 @@ def dnc_entry_remove(
         entry.removed_by = removed_by
         entry.removal_reason = reason
         entry.save(update_fields=["removed_at", "removed_by", "removal_reason"])
-        _leads_flag(tenant_id=entry.tenant_id, phones=[entry.phone], flag=False)
+        _leads_flag(
+            tenant_id=entry.tenant_id,
+            phones=[entry.phone],
+            flag=False,
+            by=removed_by,
+            reasons={entry.phone: reason},
+        )
     return entry
 
 
 # --- Reads ------------------------------------------------------------------------------------
 
 
-def dnc_entry_list(*, tenant: AbstractBaseUser, search: str = "") -> QuerySet[DoNotCallEntry]:
+def dnc_entry_list(*, tenant: User, search: str = "") -> QuerySet[DoNotCallEntry]:
     """Return the tenant's active entries, newest first; `search` matches the phone's digits."""
     entries = DoNotCallEntry.objects.filter(tenant=tenant, removed_at__isnull=True)
     digits = "".join(ch for ch in search if ch in "0123456789")
@@ -263,7 +308,7 @@ def dnc_entry_list(*, tenant: AbstractBaseUser, search: str = "") -> QuerySet[Do
     return entries.select_related("added_by").order_by("-added_at", "-pk")
 
 
-def dnc_entry_get(*, tenant: AbstractBaseUser, entry_id: int) -> DoNotCallEntry:
+def dnc_entry_get(*, tenant: User, entry_id: int) -> DoNotCallEntry:
     """Return the tenant's entry (active or removed); another tenant's is as absent as none."""
     try:
         return DoNotCallEntry.objects.select_related("added_by", "removed_by").get(
@@ -273,7 +318,7 @@ def dnc_entry_get(*, tenant: AbstractBaseUser, entry_id: int) -> DoNotCallEntry:
         raise Http404("No such do-not-call entry.") from None
 
 
-def dnc_entry_for_phone(*, tenant: AbstractBaseUser, phone: str) -> DoNotCallEntry | None:
+def dnc_entry_for_phone(*, tenant: User, phone: str) -> DoNotCallEntry | None:
     """Return the active entry listing `phone`, if any (the lead page says when and why)."""
     if not phone:
         return None
@@ -287,7 +332,7 @@ def dnc_entry_for_phone(*, tenant: AbstractBaseUser, phone: str) -> DoNotCallEnt
 AUDIT_COLUMNS = ("phone", "action", "reason", "source", "by", "at")
 
 
-def dnc_audit_list(*, tenant: AbstractBaseUser) -> QuerySet:
+def dnc_audit_list(*, tenant: User) -> QuerySet:
     """Every addition and removal of the tenant's list, oldest first, as AUDIT_COLUMNS tuples."""
     entries = DoNotCallEntry.objects.filter(tenant=tenant).order_by()
     added = entries.annotate(

@@ -62,6 +62,15 @@ class PostgreSQLGinIndex(GinIndex):
         return super().remove_sql(model, schema_editor, **kwargs)
 
 
+# A lead must be reachable: every door refuses one with neither a phone nor an email, and the
+# database's lead_has_phone_or_email check (Lead.Meta) stands behind them.
+NEEDS_PHONE_OR_EMAIL = "A lead needs a phone or an email."
+
+
+def has_phone_or_email(phone: str | None, email: str | None) -> bool:
+    return bool(phone or email)
+
+
 class Lead(models.Model):
     """A prospect in one agent's tenant. Text fields are never NULL: empty means unknown."""
 
@@ -119,6 +128,9 @@ class Lead(models.Model):
     attempts_total = models.PositiveIntegerField(default=0, db_default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
+    # Set when the scheduler claimed this follow-up's `follow_up_due` event (leads/followups.py):
+    # the claim is a conditional UPDATE, so two schedulers or a restart never ring it twice.
+    follow_up_notified_at = models.DateTimeField(null=True, blank=True)
 
     # Vendor and campaign
     nextgen_id = models.CharField(max_length=64, blank=True)
@@ -177,34 +189,79 @@ class Lead(models.Model):
                 fields=["tenant", "created_at", "id", "state", "disposition", "source", "status"],
                 name="lead_tenant_created_id",
             ),
+            # The text sorts are on expressions; the columns they read ride along (INCLUDE, on
+            # PostgreSQL) so a deep page's ids are read off the index alone (docs/desk.md).
             models.Index(
-                F("tenant"), Lower("first_name"), Lower("last_name"), F("id"), name="lead_sort_name"
+                F("tenant"),
+                Lower("first_name"),
+                Lower("last_name"),
+                F("id"),
+                name="lead_sort_name",
+                include=["first_name", "last_name"],
             ),
-            models.Index(F("tenant"), Lower("email"), F("id"), name="lead_sort_email"),
+            models.Index(
+                F("tenant"), Lower("email"), F("id"), name="lead_sort_email", include=["email"]
+            ),
             models.Index(fields=["tenant", "phone", "id"], name="lead_sort_phone"),
             models.Index(fields=["tenant", "state", "id"], name="lead_tenant_state_id"),
             models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
-            models.Index(F("tenant"), Lower("disposition"), F("id"), name="lead_sort_disposition"),
+            models.Index(
+                F("tenant"),
+                Lower("disposition"),
+                F("id"),
+                name="lead_sort_disposition",
+                include=["disposition"],
+            ),
             models.Index(fields=["tenant", "time_zone", "id"], name="lead_sort_time_zone"),
             models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
             models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
+            # The desk's filters together, newest first within them: a rare combination is
+            # counted and paged from its own few entries, not by walking the tenant's dates.
+            models.Index(
+                fields=["tenant", "state", "disposition", "source", "created_at", "id"],
+                name="lead_filters",
+            ),
             # Partial: the few flagged leads only, so an unflagged insert never touches it.
             models.Index(
                 fields=["tenant", "-created_at"],
                 name="lead_tenant_do_not_call",
                 condition=Q(do_not_call=True),
             ),
-            # The speed-to-lead header: leads nobody has worked yet, oldest first.
+            # The speed-to-lead header: leads nobody has worked yet and that may be called,
+            # oldest first (leads.selectors.lead_waiting_summary, counted off the index alone).
             models.Index(
                 fields=["tenant", "created_at", "id"],
-                condition=Q(status="New", disposition=""),
-                name="lead_waiting",
+                condition=Q(status="New", disposition="", do_not_call=False),
+                name="lead_waiting_callable",
             ),
-            # Search by a fragment (pg_trgm; PostgreSQL only, see migration 0006).
+            # Follow-ups: the agent's list, soonest first (partial: most leads have none).
+            models.Index(
+                fields=["tenant", "next_follow_up_at", "id"],
+                condition=Q(next_follow_up_at__isnull=False),
+                name="lead_follow_up",
+            ),
+            # The scheduler's question, across tenants: which follow-ups are due and not rung.
+            models.Index(
+                fields=["next_follow_up_at"],
+                condition=Q(next_follow_up_at__isnull=False, follow_up_notified_at__isnull=True),
+                name="lead_follow_up_pending",
+            ),
+            # "Callable now" checks the caps of the leads called in the last 24 hours only.
+            models.Index(
+                fields=["tenant", "last_attempt_at"],
+                condition=Q(last_attempt_at__isnull=False),
+                name="lead_recently_called",
+            ),
+            # Search by a fragment (pg_trgm; PostgreSQL only, see migrations 0006 and 0008),
+            # within the tenant (btree_gin): the index finds the tenant's matches only.
             PostgreSQLGinIndex(
-                OpClass(Upper(SearchText()), name="gin_trgm_ops"), name="lead_search_trgm"
+                F("tenant"),
+                OpClass(Upper(SearchText()), name="gin_trgm_ops"),
+                name="lead_search_tenant_trgm",
             ),
-            PostgreSQLGinIndex(OpClass(F("phone"), name="gin_trgm_ops"), name="lead_phone_trgm"),
+            PostgreSQLGinIndex(
+                F("tenant"), OpClass(F("phone"), name="gin_trgm_ops"), name="lead_phone_tenant_trgm"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -371,6 +428,8 @@ class CallingRule(models.Model):
         for day, given in hours.items():
             if given is None:
                 continue
+            start: time | None
+            end: time | None
             try:
                 start, end = (time.fromisoformat(value) for value in given)
             except (TypeError, ValueError):
@@ -416,3 +475,41 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LeadEventKind(models.TextChoices):
+    ARRIVED = "arrived"
+    VENDOR_UPDATE = "vendor_update"
+    ATTEMPT = "attempt"
+    ATTEMPT_OUTCOME = "attempt_outcome"
+    CHANGED = "changed"
+    FOLLOW_UP_SET = "follow_up_set"
+    FOLLOW_UP_CLEARED = "follow_up_cleared"
+    FOLLOW_UP_DONE = "follow_up_done"
+    DO_NOT_CALL_ADDED = "do_not_call_added"
+    DO_NOT_CALL_REMOVED = "do_not_call_removed"
+
+
+class LeadEvent(models.Model):
+    """One entry of a lead's story (docs/call-loop.md, "Timeline"), written where it happened.
+
+    `data` holds what the kind needs: the door, vendor and import of an arrival, the fields a
+    vendor update changed, `{"field": {"old", "new"}}` for an agent's change, the attempt id.
+    """
+
+    tenant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=30, choices=LeadEventKind.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "at", "id"], name="lead_event_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
@@ -103,12 +103,39 @@ def page_slice(items: QuerySet, *, start: int, limit: int) -> QuerySet:
     return items.filter(pk__in=ids)
 
 
+def counted_page_slice(items: QuerySet, *, start: int, limit: int) -> tuple[QuerySet, int | None]:
+    """Return `items[start : start + limit]` and how many `items` there are, in one query.
+
+    For a query that reads every match anyway (to sort them, as a search on the trigram index
+    does): the count rides on that read instead of reading the matches again. The total is
+    None when the page is empty (nothing to carry it).
+    """
+    rows = list(
+        items.annotate(total_matching=Window(Count("*"))).values_list("pk", "total_matching")[
+            start : start + limit
+        ]
+    )
+    return items.filter(pk__in=[pk for pk, _ in rows]), (rows[0][1] if rows else None)
+
+
 def page_of(
-    items: QuerySet, *, page: int, limit: int, serialize: Callable[[QuerySet], list]
+    items: QuerySet,
+    *,
+    page: int,
+    limit: int,
+    serialize: Callable[[QuerySet], Any],
+    count_with_page: bool = False,
 ) -> dict[str, Any]:
+    """Return the page of `items` and its pagination; `count_with_page` for a query that reads
+    every match anyway (counted_page_slice)."""
     start = (page - 1) * limit
-    results = serialize(page_slice(items, start=start, limit=limit))
-    total, is_estimate = total_of(items)
+    counted = None
+    if count_with_page:
+        page_items, counted = counted_page_slice(items, start=start, limit=limit)
+    else:
+        page_items = page_slice(items, start=start, limit=limit)
+    results = serialize(page_items)
+    total, is_estimate = (counted, False) if counted is not None else total_of(items)
     if is_estimate and (len(results) < limit and (results or page == 1)):
         # The last page: where it ends is the exact total.
         total, is_estimate = start + len(results), False

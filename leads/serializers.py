@@ -48,7 +48,7 @@ class LeadSerializer(CamelCaseModelSerializer):
 
     class Meta:
         model = Lead
-        exclude = ["tenant", "assigned_to"]
+        exclude = ["tenant", "assigned_to", "follow_up_notified_at"]
         read_only_fields = [f.name for f in Lead._meta.concrete_fields]
 
     def get_phone_display(self, lead: Lead) -> str:

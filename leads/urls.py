@@ -1,8 +1,9 @@
 from django.urls import re_path
 
 from leads.apis import LeadDetailApi, LeadExportApi, LeadListApi
-from leads.calling_apis import CallabilityApi, CallAttemptListApi
+from leads.calling_apis import CallabilityApi, CallAttemptDetailApi, CallAttemptListApi
 from leads.dnc_apis import DncAuditCsvApi, DncListApi, DncRemoveApi
+from leads.followup_apis import FollowUpListApi, LeadTimelineApi
 
 app_name = "leads"
 
@@ -20,6 +21,17 @@ urlpatterns = [
         CallAttemptListApi.as_view(),
         name="attempts",
     ),
+    re_path(
+        r"^leads/(?P<lead_id>[0-9]{1,18})/attempts/(?P<attempt_id>[0-9]{1,18})/?$",
+        CallAttemptDetailApi.as_view(),
+        name="attempt",
+    ),
+    re_path(
+        r"^leads/(?P<lead_id>[0-9]{1,18})/timeline/?$",
+        LeadTimelineApi.as_view(),
+        name="timeline",
+    ),
+    re_path(r"^followups/?$", FollowUpListApi.as_view(), name="followups"),
     re_path(r"^dnc/?$", DncListApi.as_view(), name="dnc-list"),
     re_path(r"^dnc/audit\.csv/?$", DncAuditCsvApi.as_view(), name="dnc-audit"),
     re_path(r"^dnc/(?P<entry_id>[0-9]{1,18})/remove/?$", DncRemoveApi.as_view(), name="dnc-remove"),

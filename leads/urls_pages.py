@@ -7,6 +7,7 @@ from leads import dnc_views, views
 urlpatterns = [
     re_path(r"^$", views.desk_view, name="desk"),
     re_path(r"^leads/(?P<lead_id>[0-9]{1,18})/?$", views.lead_detail_view, name="lead-page"),
+    re_path(r"^leads/(?P<lead_id>[0-9]{1,18})/next/?$", views.lead_next_view, name="lead-next"),
     re_path(r"^desk/waiting/?$", views.waiting_view, name="desk-waiting"),
     re_path(
         r"^leads/(?P<lead_id>[0-9]{1,18})/do-not-call/?$",

@@ -11,25 +11,31 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from leads import services
 from leads.apis import LeadPageSerializer
+from leads.call_loop_views import call_loop_context
 from leads.calling import CallingRule, calling_rules, lead_callability, lead_list_callable_now
 from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
-from leads.pagination import page_slice, total_of
+from leads.pagination import DEFAULT_LIMIT, counted_page_slice, page_slice, total_of
 from leads.selectors import (
     NO_DISPOSITION,
     LeadFilters,
     disposition_list,
     lead_get,
     lead_list,
+    lead_list_reads_every_match,
+    lead_next,
     lead_waiting_summary,
 )
 from leads.serializers import lead_resource
+from leads.tenancy import request_tenant
 
 # The table's columns that sort, with the API's sortBy names.
 SORTABLE_COLUMNS = (
@@ -44,6 +50,23 @@ SORTABLE_COLUMNS = (
     ("timeZone", "Call now"),
 )
 PAGE_SIZES = (25, 50, 100)
+# The status the lead page proposes with a disposition (shown on each choice, applied only while
+# the agent keeps "Set the status too" ticked): the outcome of a call says where the lead stands.
+# Keyed by the default dispositions' names, case-insensitively; a tenant's own have none.
+STATUS_FOR_DISPOSITION = {
+    "positive contact": LeadStatus.CONTACTED,
+    "negative contact": LeadStatus.CONTACTED,
+    "hung up": LeadStatus.CONTACTED,
+    "quoted": LeadStatus.FOLLOW_UP,
+    "appointment": LeadStatus.FOLLOW_UP,
+    "buy or die": LeadStatus.FOLLOW_UP,
+    "sold": LeadStatus.WON,
+    "employer coverage": LeadStatus.LOST,
+    "brokie": LeadStatus.LOST,
+    "unhealthy/referred": LeadStatus.LOST,
+    "foreign": LeadStatus.LOST,
+    "invalid/disconnected": LeadStatus.LOST,
+}
 
 
 def age_label(created_at: datetime, now: datetime) -> str:
@@ -131,6 +154,27 @@ def _desk_params(query: QueryDict) -> tuple[LeadPageSerializer, bool, dict[str, 
     return params, callable_only, errors
 
 
+def _desk_query_string(filters: LeadFilters, limit: int, callable_only: bool) -> str:
+    """The desk's filters and order as a query string ("" or "?…", defaults left out), handed
+    from the desk to a lead's page and on to the next lead, so "Save & next lead" follows the
+    desk the agent left."""
+    defaults = LeadFilters()
+    query = _api_query(filters, limit)
+    if filters.sort_by == defaults.sort_by and filters.sort_direction == defaults.sort_direction:
+        query.pop("sortBy", None)
+        query.pop("sortDirection", None)
+    if limit == DEFAULT_LIMIT:
+        query.pop("limit", None)
+    if callable_only:
+        query["callable"] = "1"
+    return f"?{urlencode(query)}" if query else ""
+
+
+def _desk_query(request: HttpRequest) -> str:
+    params, callable_only, _errors = _desk_params(request.GET)
+    return _desk_query_string(params.filters(), params.validated_data["limit"], callable_only)
+
+
 def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[str]]:
     """A single-choice select for a list filter; a combination from the URL is kept as one."""
     value = ",".join(chosen)
@@ -140,6 +184,8 @@ def _select_options(chosen: list[str], choices: list[str]) -> tuple[str, list[st
     return value, options
 
 
+# The desk and a lead's page are never cached: Back must show the desk as it is now.
+@never_cache
 @login_required
 def desk_view(request: HttpRequest) -> HttpResponse:
     params, callable_only, errors = _desk_params(request.GET)
@@ -147,18 +193,26 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     page, limit = params.validated_data["page"], params.validated_data["limit"]
     now = services.clock()
     if callable_only:
-        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
+        leads = lead_list_callable_now(tenant=request_tenant(request), filters=filters, now=now)
     else:
-        leads = lead_list(tenant=request.user, filters=filters)
-    total, total_is_estimate = total_of(leads)
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
+    page_leads, counted = None, None
+    if not callable_only and lead_list_reads_every_match(filters):
+        page_leads, counted = counted_page_slice(leads, start=(page - 1) * limit, limit=limit)
+    total, total_is_estimate = (counted, False) if counted is not None else total_of(leads)
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
     start = (page - 1) * limit
+    if counted is None or page_leads is None:  # counted comes with its page
+        page_leads = page_slice(leads, start=start, limit=limit)
     rules = calling_rules()
-    rows = [desk_row(lead, now, rules) for lead in page_slice(leads, start=start, limit=limit)]
+    rows = [desk_row(lead, now, rules) for lead in page_leads]
 
     api_query = _api_query(filters, limit)
     page_query = {**api_query, **({"callable": "1"} if callable_only else {})}
+    lead_query = _desk_query_string(filters, limit, callable_only)
+    for row in rows:
+        row["pageUrl"] = reverse("lead-page", args=[row["id"]]) + lead_query
 
     def url(**changes: Any) -> str:
         return "?" + urlencode({**page_query, **changes})
@@ -180,7 +234,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             )
         columns.append(column)
 
-    dispositions = list(disposition_list(tenant=request.user))
+    dispositions = list(disposition_list(tenant=request_tenant(request)))
     looks = {d.name: d for d in dispositions}
     for row in rows:
         look = looks.get(row["disposition"])
@@ -205,6 +259,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
         "total": total,
         "totalIsEstimate": total_is_estimate,
         "apiQuery": api_query,
+        "leadQuery": lead_query,
         "noDisposition": NO_DISPOSITION,
         "dispositions": [
             {"name": d.name, "color": d.color, "emoji": d.emoji} for d in dispositions
@@ -239,14 +294,15 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             + urlencode({k: v for k, v in api_query.items() if k != "limit"}),
             "desk_config": desk_config,
             "dispositions": dispositions,
-            "waiting": waiting_context(request.user, now),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 
 
+@never_cache
 @login_required
 def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = lead_get(tenant=request.user, lead_id=lead_id)
+    lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
     now = services.clock()
     resource = lead_resource(lead)
     yes_no = {True: "Yes", False: "No", None: ""}
@@ -342,20 +398,54 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "groups": groups,
             "age": age_label(lead.created_at, now),
             "callability": callability_context(lead, now),
-            "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
+            "do_not_call_entry": dnc_entry_for_phone(
+                tenant=request_tenant(request), phone=lead.phone
+            ),
+            **call_loop_context(tenant=request_tenant(request), lead=lead),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
-            "dispositions": disposition_list(tenant=request.user),
             "statuses": LeadStatus.values,
-            "waiting": waiting_context(request.user, now),
+            "disposition_choices": [
+                {
+                    "name": d.name,
+                    "color": d.color,
+                    "emoji": d.emoji,
+                    "status": STATUS_FOR_DISPOSITION.get(d.name.lower(), ""),
+                }
+                for d in disposition_list(tenant=request_tenant(request))
+            ],
+            "desk_query": _desk_query(request),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
+
+
+@require_GET
+@never_cache
+@login_required
+def lead_next_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Go to the lead after this one in the desk's filters and order (the query the lead page
+    was opened with); after the last one, back to that desk."""
+    after = lead_get(tenant=request_tenant(request), lead_id=lead_id)
+    params, callable_only, _errors = _desk_params(request.GET)
+    filters = params.filters()
+    if callable_only:
+        leads = lead_list_callable_now(
+            tenant=request_tenant(request), filters=filters, now=services.clock()
+        )
+    else:
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
+    following = lead_next(leads=leads, filters=filters, after=after)
+    query = _desk_query(request)
+    if following is None:
+        return redirect(reverse("desk") + query)
+    return redirect(reverse("lead-page", args=[following.pk]) + query)
 
 
 @require_GET
 @login_required
 def waiting_view(request: HttpRequest) -> JsonResponse:
     """The header's speed-to-lead figures, re-read by the page after live events."""
-    return JsonResponse(waiting_context(request.user, services.clock()))
+    return JsonResponse(waiting_context(request_tenant(request), services.clock()))
 
 
 def client_address(request: HttpRequest) -> str:

@@ -8,12 +8,14 @@ for one probe a second. The first connection made again closes it. See docs/fail
 """
 
 import logging
+import select
 import threading
 import time
 from typing import Any
 
 import psycopg
 from django.db.backends.postgresql import base
+from psycopg import _queries
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 logger = logging.getLogger("crokodial.database")
@@ -26,6 +28,16 @@ WAIT_SLICE = 0.2
 # gives up; the next request, or probe, starts a fresh attempt at once. psycopg_pool's own
 # default of five minutes would leave a recovered database unused for up to a minute or more.
 RECONNECT_TIMEOUT = 2.0
+# A connection handed back to the pool less than this long ago, with nothing waiting on its
+# socket, is handed out again without the pool's empty query (see `check_connection`).
+RECENTLY_RETURNED_SECONDS = 5.0
+
+# psycopg parses a statement's placeholders once and remembers the result, but only for
+# statements of at most 50 parameters (a private limit of psycopg 3). The lead's INSERT
+# (leads.services) has one per column and then some: parsed again for every lead, it was a
+# visible share of the fast path's worker CPU (docs/benchmarks.md, "Fast path at 200 leads/s").
+# The cache stays bounded: at most 128 statements of at most 4 kB each.
+_queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 200)
 
 
 class DatabaseDown(psycopg.OperationalError):
@@ -80,6 +92,8 @@ breaker = Breaker()
 class WatchedConnection(psycopg.Connection):
     """A connection that tells the breaker whether it could be made."""
 
+    returned_at: float | None = None  # when it last went back to the pool (monotonic)
+
     @classmethod
     def connect(cls, *args: Any, **kwargs: Any) -> "WatchedConnection":
         try:
@@ -91,7 +105,40 @@ class WatchedConnection(psycopg.Connection):
         return connection
 
 
+def _has_input(connection: psycopg.Connection) -> bool:
+    """Whether the server sent something to an idle connection: closing it, or a notice."""
+    try:
+        readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.OperationalError):
+        return True
+    return bool(readable)
+
+
+def check_connection(connection: psycopg.Connection) -> None:
+    """The pool's check before it hands a connection out, without a round trip when it can.
+
+    A connection back from its last use moments ago, idle, and with nothing from the server on
+    its socket is sound as far as anything short of a query can tell: a server that stopped or
+    restarted closes its connections, which makes their sockets readable. Any other connection
+    gets psycopg_pool's empty query (one round trip to PostgreSQL): the worker takes a
+    connection for every task, and that query was a measurable share of each task's cost.
+    """
+    returned_at = getattr(connection, "returned_at", None)
+    if (
+        returned_at is not None
+        and time.monotonic() - returned_at < RECENTLY_RETURNED_SECONDS
+        and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        and not _has_input(connection)
+    ):
+        return
+    ConnectionPool.check_connection(connection)
+
+
 class FailFastPool(ConnectionPool):
+    def putconn(self, conn: psycopg.Connection) -> None:
+        conn.returned_at = time.monotonic()
+        super().putconn(conn)
+
     def getconn(self, timeout: float | None = None) -> psycopg.Connection:
         if not breaker.allow():
             raise DatabaseDown("the database is unavailable (failing fast; retrying each second)")
@@ -123,7 +170,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 kwargs=connect_kwargs,
                 open=False,
                 configure=self._configure_connection,
-                check=ConnectionPool.check_connection,
+                check=check_connection,
                 connection_class=WatchedConnection,
                 **options,
             )

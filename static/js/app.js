@@ -1,15 +1,42 @@
 // Every signed-in page: the live socket, the new-lead banner and sound, desktop alerts and the
 // speed-to-lead counter in the header. Pages subscribe with `onLiveEvent` / `onReconnect`.
-import { ageLabel, el } from "./dom.js";
+import { ageLabel, el, paintChip } from "./dom.js";
 import { connectLive } from "./live.js";
 import "./calls.js";
+import "./shortcuts.js";
 
 const script = document.getElementById("app-script");
 
 // Colours come as data attributes, not inline styles, which the Content-Security-Policy forbids.
 for (const chip of document.querySelectorAll("[data-chip]")) {
-  chip.style.setProperty("--chip", chip.dataset.chip);
+  paintChip(chip, chip.dataset.chip);
 }
+
+// A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard: when
+// nothing inside it can take focus, the box itself does, named after its table (WCAG 2.1.1).
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+function makeScrollBoxesFocusable() {
+  for (const box of document.querySelectorAll(".table-wrap, pre.code")) {
+    const scrolls = box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
+    if (box.dataset.madeFocusable === undefined && (!scrolls || box.querySelector(FOCUSABLE))) continue;
+    if (scrolls && !box.querySelector(FOCUSABLE)) {
+      const caption = box.querySelector("caption, h2, h3");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Scrollable table");
+      box.dataset.madeFocusable = "";
+    } else if (box.dataset.madeFocusable !== undefined) {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      delete box.dataset.madeFocusable;
+    }
+  }
+}
+makeScrollBoxesFocusable();
+window.addEventListener("resize", makeScrollBoxesFocusable);
+new MutationObserver(makeScrollBoxesFocusable).observe(document.getElementById("main"), { childList: true, subtree: true });
+
 const listeners = new Set();
 const reconnectListeners = new Set();
 
@@ -33,8 +60,9 @@ let soundOn = localStorage.getItem(SOUND_KEY) !== "off";
 let soundLocked = false;
 
 function showSoundSetting() {
+  // The name stays "Sound"; aria-pressed says whether it is on (no "Sound off, not pressed").
   soundToggle.setAttribute("aria-pressed", String(soundOn));
-  soundToggle.textContent = soundOn ? "Sound on" : "Sound off";
+  soundToggle.querySelector(".toggle-state").textContent = soundOn ? " on" : " off";
 }
 
 function unlockSound() {
@@ -117,7 +145,7 @@ export function showNewLeadBanner(lead) {
   const dismiss = el("button", { type: "button", className: "ghost dismiss", "aria-label": "Dismiss" }, "×");
   const banner = el(
     "div",
-    { className: "banner", role: "status", dataset: { leadId: lead.id } },
+    { className: "banner", dataset: { leadId: lead.id } },
     el("strong", {}, `New ${lead.source || "NextGen"} Lead!`),
     el("span", { className: "banner-name" }, lead.name || "(no name)"),
     lead.phone ? el("a", { className: "banner-phone", href: `tel:${lead.phone}`, dataset: { callLead: lead.id } }, `Call ${lead.phoneDisplay || lead.phone}`) : null,
@@ -128,6 +156,25 @@ export function showNewLeadBanner(lead) {
   bannerRegion.prepend(banner);
   while (bannerRegion.children.length > MAX_BANNERS) bannerRegion.lastElementChild.remove();
   setTimeout(() => banner.remove(), BANNER_MS);
+}
+
+// --- Screen readers: one polite sentence per burst ("3 new leads"), not one per lead ----------
+
+const announcer = document.getElementById("lead-announcer");
+const ANNOUNCE_GATHER_MS = 1500;
+let announceTimer = null;
+let arrivedSinceAnnounced = [];
+
+export function announceNewLead(lead) {
+  arrivedSinceAnnounced.push(lead);
+  if (announceTimer) return;
+  announceTimer = setTimeout(() => {
+    const arrived = arrivedSinceAnnounced;
+    arrivedSinceAnnounced = [];
+    announceTimer = null;
+    announcer.textContent =
+      arrived.length === 1 ? `New lead: ${arrived[0].name || "(no name)"}` : `${arrived.length} new leads`;
+  }, ANNOUNCE_GATHER_MS);
 }
 
 // --- Speed to lead -----------------------------------------------------------------------------
@@ -197,10 +244,11 @@ const STATUS_TEXT = { live: "Live", connecting: "Connecting…", offline: "Offli
 function dispatch(event) {
   if (event.type === "new_lead_notification" && event.isNew) {
     showNewLeadBanner(event.lead);
+    announceNewLead(event.lead);
     playNewLeadSound();
     desktopNotify(event.lead);
   }
-  if (event.type === "new_lead_notification" || event.type === "lead_updated") refreshWaiting();
+  if (["new_lead_notification", "lead_updated", "lead_deleted"].includes(event.type)) refreshWaiting();
   for (const listener of listeners) {
     try {
       listener(event);

@@ -1,7 +1,8 @@
 // The lead desk: live rows keyed by lead id, stub placeholders, catch-up after a reconnect.
 import { onLiveEvent, onReconnect } from "./app.js";
 import { callabilityBadge, changesAt, fetchCallability } from "./calls.js";
-import { ageLabel, api, el, jsonScript } from "./dom.js";
+import { ageLabel, api, el, jsonScript, paintChip } from "./dom.js";
+import { addShortcut } from "./shortcuts.js";
 
 const config = jsonScript("desk-config");
 const filters = config.filters;
@@ -85,17 +86,17 @@ function showCallability(row, answer) {
 function renderRow(lead, answer) {
   const look = dispositionLooks.get(lead.disposition);
   const chip = lead.disposition
-    ? el("span", { className: "chip" }, look && look.emoji ? `${look.emoji} ${lead.disposition}` : lead.disposition)
+    ? el("span", { className: "chip", title: lead.disposition }, look && look.emoji ? `${look.emoji} ${lead.disposition}` : lead.disposition)
     : null;
-  if (chip) chip.style.setProperty("--chip", look ? look.color : "#64748b");
+  if (chip) paintChip(chip, look ? look.color : "#64748b");
   return el(
     "tr",
     { dataset: { leadId: lead.id, createdAt: lead.createdAt, timeZone: lead.timeZone || "", status: lead.status, phone: lead.phone || "", ...(lead.doNotCall ? { doNotCall: "" } : {}) } },
-    el("td", { className: "c-name" }, el("a", { href: `/leads/${lead.id}/` }, lead.name || "(no name)")),
+    el("td", { className: "c-name" }, el("a", { href: `/leads/${lead.id}/${config.leadQuery}`, title: lead.name || "(no name)" }, lead.name || "(no name)")),
     el("td", { className: "c-phone" }, phoneCell(lead)),
-    el("td", { className: "c-email" }, lead.email || ""),
+    el("td", { className: "c-email", title: lead.email || null }, lead.email || ""),
     el("td", { className: "c-state" }, lead.state || ""),
-    el("td", { className: "c-source" }, lead.source || ""),
+    el("td", { className: "c-source", title: lead.source || null }, lead.source || ""),
     el("td", { className: "c-disposition" }, chip),
     el("td", { className: "c-status" }, el("span", { className: "status", dataset: { status: lead.status } }, lead.status)),
     el("td", { className: "c-age" }, el("time", { datetime: lead.createdAt }, ageLabel(lead.createdAt))),
@@ -156,11 +157,25 @@ function resolveStub(stubId) {
 async function upsertRow(lead, { isNew, stubId }) {
   const answer = filters.callable && isNew && !rowFor(lead.id) ? await callabilityOf(lead) : undefined;
   const stub = stubId ? stubFor(stubId) : null;
+  if (heldLeads.has(String(lead.id))) {
+    holdBack(lead); // already waiting behind the bar: keep its newest version
+    return;
+  }
+  if (stub && isNew && deskIsHeld() && !rowFor(lead.id) && fitsFilters(lead, answer)) {
+    // The stub is on screen under the agent's pointer: its lead takes its place, nothing moves.
+    resolvedStubs.add(stubId);
+    const row = renderRowAsking(lead);
+    stub.replaceWith(row);
+    highlight(row);
+    total += 1;
+    showCounts();
+    return;
+  }
   resolveStub(stubId);
   const existing = rowFor(lead.id);
   if (existing) {
     const row = renderRowAsking(lead);
-    existing.replaceWith(row);
+    replaceRowKeepingFocus(existing, row);
     if (isNew) highlight(row);
     return;
   }
@@ -176,6 +191,11 @@ async function upsertRow(lead, { isNew, stubId }) {
     showCounts();
     return;
   }
+  if (deskIsHeld()) {
+    holdBack(lead);
+    showCounts();
+    return;
+  }
   const row = renderRowAsking(lead);
   tbody.prepend(row);
   highlight(row);
@@ -185,6 +205,7 @@ async function upsertRow(lead, { isNew, stubId }) {
 
 function addStub(stubId, stub) {
   if (!showsNewestFirst || resolvedStubs.has(stubId) || stubFor(stubId)) return;
+  if (deskIsHeld()) return; // its lead will wait behind the "new leads" bar
   // A re-post of a lead already on screen: point at it instead of adding a second row.
   const samePhone = stub.phone && tbody.querySelector(`tr[data-lead-id][data-phone="${CSS.escape(stub.phone)}"]`);
   if (samePhone) {
@@ -201,7 +222,103 @@ onLiveEvent((event) => {
   if (event.type === "new_lead_notification") upsertRow(event.lead, { isNew: event.isNew, stubId: event.stubId });
   else if (event.type === "lead_updated") upsertRow(event.lead, { isNew: false, stubId: event.stubId });
   else if (event.type === "lead_stub") addStub(event.stubId, event.lead);
+  else if (event.type === "lead_deleted") removeRow(event.leadId);
+  else if (event.type === "leads_deleted") afterManyDeleted();
 });
+
+// --- A stable desk: while the agent points at, works in or has scrolled the list, new leads wait
+// behind a "N new leads — show" bar instead of pushing the rows down (banner, sound and counts
+// still announce them). Nothing moves under the pointer. --------------------------------------
+
+const tableArea = document.querySelector(".desk-table");
+const heldBar = document.getElementById("held-leads");
+const heldShow = document.getElementById("held-show");
+const heldLeads = new Map(); // lead id -> lead, in arrival order
+let pointerInTable = false;
+
+function deskIsHeld() {
+  return pointerInTable || tableArea.contains(document.activeElement) || window.scrollY > 0;
+}
+
+function showHeldBar() {
+  const count = heldLeads.size;
+  heldBar.hidden = count === 0;
+  heldShow.textContent = `${count} new lead${count === 1 ? "" : "s"} — show`;
+}
+
+function holdBack(lead) {
+  heldLeads.delete(String(lead.id));
+  heldLeads.set(String(lead.id), lead);
+  showHeldBar();
+}
+
+function showHeldLeads() {
+  for (const lead of heldLeads.values()) {
+    const existing = rowFor(lead.id);
+    const row = renderRowAsking(lead);
+    if (existing) existing.replaceWith(row);
+    else tbody.prepend(row);
+    highlight(row);
+  }
+  heldLeads.clear();
+  trimToPage();
+  showHeldBar();
+  showCounts();
+}
+
+function showHeldLeadsIfFree() {
+  if (heldLeads.size && !deskIsHeld()) showHeldLeads();
+}
+
+function replaceRowKeepingFocus(existing, row) {
+  const focused = existing.contains(document.activeElement) ? document.activeElement.closest("td") : null;
+  existing.replaceWith(row);
+  if (!focused) return;
+  const same = row.querySelector(`td.${CSS.escape(focused.classList[0])} a, td.${CSS.escape(focused.classList[0])} [tabindex]`);
+  (same || row.querySelector("a") || tableArea).focus?.();
+}
+
+heldShow.addEventListener("click", () => {
+  showHeldLeads();
+  const first = tbody.querySelector("tr[data-lead-id] .c-name a");
+  if (first) first.focus();
+});
+tableArea.addEventListener("pointerenter", () => {
+  pointerInTable = true;
+});
+tableArea.addEventListener("pointerleave", () => {
+  pointerInTable = false;
+  showHeldLeadsIfFree();
+});
+tableArea.addEventListener("focusout", () => setTimeout(showHeldLeadsIfFree, 0));
+window.addEventListener("scroll", showHeldLeadsIfFree, { passive: true });
+
+// j / k move through the rows, as in a mail client; Enter opens the focused lead.
+function moveRowFocus(step) {
+  const links = [...tbody.querySelectorAll("tr[data-lead-id] .c-name a")];
+  if (!links.length) return;
+  const at = links.indexOf(document.activeElement);
+  const next = at === -1 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, at + step));
+  links[next].focus();
+}
+addShortcut("j", "Next lead in the list", () => moveRowFocus(1));
+addShortcut("k", "Previous lead in the list", () => moveRowFocus(-1));
+
+// An undone import deleted the lead (CONTRACT §6).
+function removeRow(leadId) {
+  if (heldLeads.delete(String(leadId))) showHeldBar();
+  const row = rowFor(leadId);
+  if (!row) return;
+  row.remove();
+  total = Math.max(0, total - 1);
+  showCounts();
+}
+
+// Past a thousand deletions one event (leads_deleted) stands for the rest: read the page again.
+function afterManyDeleted() {
+  if (showsNewestFirst) catchUp();
+  else location.reload();
+}
 
 // --- Catch-up: events sent while the socket was down are gone; re-read the first page. --------
 
@@ -217,7 +334,18 @@ async function catchUp() {
   const rowsFor = page.results
     .map((lead, index) => ({ lead, answer: answers[index] }))
     .filter(({ answer }) => !filters.callable || (answer && answer.callable));
-  if (showsNewestFirst) {
+  if (showsNewestFirst && deskIsHeld()) {
+    for (const { lead, answer } of rowsFor) {
+      const existing = rowFor(lead.id);
+      if (!existing) {
+        if (!heldLeads.has(String(lead.id))) holdBack(lead);
+        continue;
+      }
+      const row = renderRow(lead, answer);
+      showCallability(row, answer);
+      replaceRowKeepingFocus(existing, row);
+    }
+  } else if (showsNewestFirst) {
     const stubs = [...tbody.querySelectorAll("tr.stub")].filter((stub) => Date.now() - Number(stub.dataset.since) < STUB_PATIENCE_MS);
     const known = new Set([...tbody.querySelectorAll("tr[data-lead-id]")].map((row) => row.dataset.leadId));
     const rows = rowsFor.map(({ lead, answer }) => {
@@ -237,7 +365,7 @@ async function catchUp() {
       if (!existing) continue;
       const row = renderRow(lead, answer);
       showCallability(row, answer);
-      existing.replaceWith(row);
+      replaceRowKeepingFocus(existing, row);
     }
   }
   showCounts();
@@ -279,6 +407,12 @@ form.addEventListener("submit", () => {
   for (const field of form.elements) {
     if (field.name && !field.value) field.disabled = true;
   }
+});
+// On a phone the filters beyond search fold away, so the first leads fit on the first screen.
+const moreFilters = document.getElementById("more-filters");
+moreFilters.addEventListener("click", () => {
+  const open = form.classList.toggle("open");
+  moreFilters.setAttribute("aria-expanded", String(open));
 });
 showCounts();
 window.addEventListener("pageshow", () => {

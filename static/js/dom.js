@@ -58,3 +58,50 @@ export function jsonScript(id) {
   const node = document.getElementById(id);
   return node ? JSON.parse(node.textContent) : null;
 }
+
+// --- Chip colours: a tenant's disposition colour, made readable (WCAG AA 4.5:1) ------------------
+
+function channels(hex) {
+  const match = /^#?([0-9a-f]{6})$/i.exec(String(hex || "").trim());
+  const value = parseInt(match ? match[1] : "64748b", 16);
+  return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
+}
+
+const mix = (from, to, share) => from.map((channel, i) => Math.round(channel + (to[i] - channel) * share));
+
+function luminance(rgb) {
+  const [r, g, b] = rgb.map((channel) => {
+    const c = channel / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+function contrast(a, b) {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}
+
+// Darken the colour until it reads on `background` with room to spare.
+function readableOn(rgb, background, ratio = 4.8) {
+  let share = 0;
+  let ink = rgb;
+  while (contrast(ink, background) < ratio && share < 1) {
+    share += 0.05;
+    ink = mix(rgb, [0, 0, 0], share);
+  }
+  return ink;
+}
+
+const css = (rgb) => `rgb(${rgb.join(", ")})`;
+
+// Colours as custom properties (the Content-Security-Policy forbids inline style attributes).
+export function paintChip(node, hex) {
+  const colour = channels(hex);
+  const soft = mix(colour, [255, 255, 255], 0.88);
+  node.style.setProperty("--chip", css(colour));
+  node.style.setProperty("--chip-soft", css(soft));
+  node.style.setProperty("--chip-line", css(mix(colour, [255, 255, 255], 0.6)));
+  node.style.setProperty("--chip-ink", css(readableOn(colour, soft)));
+  node.style.setProperty("--chip-solid", css(readableOn(colour, [255, 255, 255])));
+}

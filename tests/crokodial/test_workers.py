@@ -14,7 +14,8 @@ from crokodial.celery import app as celery_app
 from imports.models import ImportJob, ImportStatus
 from imports.services import import_start
 from leads.models import Lead
-from tests.server import ROOT, shared_database_env, wait_for
+from tests.helpers import wait_for
+from tests.server import ROOT, shared_database_env
 from webhooks.tasks import nextgen_lead_persist
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -49,6 +50,16 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _niceness_by_queue(pids: set[int]) -> dict[str, int]:
+    found = {}
+    for pid in pids:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"--queues" in command:
+            queues = command[command.index(b"--queues") + 1].decode()
+            found[queues] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    return found
+
+
 def test_the_procfile_worker_takes_leads_and_imports_and_dies_whole(agent, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path  # the upload goes where the workers look for it
     env = {
@@ -80,6 +91,9 @@ def test_the_procfile_worker_takes_leads_and_imports_and_dies_whole(agent, tmp_p
         ), ImportJob.objects.get(pk=job.pk).status
         workers = _descendants(launcher.pid)
         assert len([pid for pid in workers if _alive(pid)]) >= 2
+        # The imports worker yields the CPU to the leads worker when both want it.
+        niceness = _niceness_by_queue(workers)
+        assert niceness["imports"] > niceness["leads,celery"], niceness
 
         os.kill(launcher.pid, signal.SIGKILL)
         launcher.wait()

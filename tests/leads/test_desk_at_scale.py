@@ -9,15 +9,16 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from leads import pagination
+from leads import exports, pagination
 from leads.exports import EXPORT_COLUMNS, ExportRow, neutralise
 from leads.models import Lead, LeadSource
 from leads.selectors import LeadFilters, lead_list
-from tests.factories import make_lead, set_created_at
+from tests.factories import make_lead, make_leads, set_created_at
 from tests.leads.test_lead_export_api import body_of
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +163,48 @@ def test_the_last_page_of_an_estimated_list_gives_the_exact_total(
     assert page["pagination"] == {"total": 23, "page": 3, "pages": 3, "limit": 10}
 
 
+def test_a_search_counts_its_matches_with_the_page_exactly(
+    agent, other_agent, agent_client, low_threshold
+):
+    _bulk(agent, 12)
+    _bulk(other_agent, 12)
+    page = agent_client.get("/api/leads", {"search": "first", "limit": 10}).json()
+    assert page["pagination"] == {"total": 12, "page": 1, "pages": 2, "limit": 10}
+    second = agent_client.get("/api/leads", {"search": "first", "limit": 10, "page": 2}).json()
+    assert second["pagination"] == {"total": 12, "page": 2, "pages": 2, "limit": 10}
+    assert {lead["id"] for lead in page["results"] + second["results"]} == set(
+        Lead.objects.filter(tenant=agent).values_list("id", flat=True)
+    )
+
+
+def test_a_search_past_its_last_page_still_gives_the_total(agent, agent_client):
+    _bulk(agent, 12)
+    page = agent_client.get("/api/leads", {"search": "first", "limit": 10, "page": 5}).json()
+    assert page == {"results": [], "pagination": {"total": 12, "page": 5, "pages": 2, "limit": 10}}
+
+
+def test_the_desk_page_counts_a_search_with_its_page(agent, client, low_threshold):
+    client.force_login(agent)
+    _bulk(agent, 12)
+    response = client.get("/", {"search": "first", "limit": 25})
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["pagination"]["total"] == 12
+    assert not response.context["pagination"]["total_is_estimate"]
+    assert len(response.context["rows"]) == 12
+    deep = client.get("/", {"search": "first", "limit": 25, "page": 9})
+    assert deep.context["pagination"]["page"] == 1
+    assert len(deep.context["rows"]) == 12
+
+
+def test_the_waiting_header_leaves_out_do_not_call_leads(agent, client):
+    client.force_login(agent)
+    make_lead(agent, status="New", disposition="")
+    make_lead(agent, status="New", disposition="", do_not_call=True)
+    make_lead(agent, status="New", disposition="Sold")
+    response = client.get("/")
+    assert response.context["waiting"]["count"] == 1
+
+
 def test_the_schema_declares_the_estimate_flag(client):
     schema = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
     properties = schema["components"]["schemas"]["Pagination"]["properties"]
@@ -276,3 +319,122 @@ def test_every_export_column_reads_the_same_from_a_row_as_from_the_model(agent):
     row = ExportRow._make(values)
     for name, value in EXPORT_COLUMNS:
         assert value(row) == value(lead), name
+
+
+# --- The export written by PostgreSQL (COPY) -----------------------------------------------------
+
+MESSY_TEXTS = [
+    "=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "x\r", 'say "hi", ok', "line\nbreak",
+    "crlf\r\nend", "", " padded ", "\u00a0nbsp\u2003", "\x0bvt\x1f", "Zoë Muñoz", "🐊 emoji",
+    "back\\slash", "semi;colon", "'quoted", "a,b", "\u2028sep", "\\.", "NULL", "\\N",
+]  # fmt: skip
+MESSY_PHONES = [
+    "+12104611180", "+447946095800", "+33142685300", "+4930901820", "2104611180 raw",
+    "+1210461118", "", "=HYPERLINK()", "+8613800138000",
+]  # fmt: skip
+
+
+def python_export(leads: Any) -> bytes:
+    """The export through the csv module (the path SQLite keeps), rows after the header."""
+    rows = leads.values_list(*exports.ROW_FIELDS).iterator(chunk_size=100)
+    return "".join(
+        chunk for batch in iter(lambda: exports._csv_chunks_from(rows), []) for chunk in batch
+    ).encode()
+
+
+def copy_export(leads: Any) -> bytes:
+    rows = exports._copied_rows(leads, exports._foreign_phones(leads))
+    return b"".join(
+        chunk for batch in iter(lambda: exports._copied_chunks_from(rows), []) for chunk in batch
+    )
+
+
+def messy_phone(i: int) -> str:
+    """Each of MESSY_PHONES once, then US, foreign and empty phones (a phone is unique)."""
+    if i < len(MESSY_PHONES):
+        return MESSY_PHONES[i]
+    return (f"+1312555{i:04d}", f"+44794609{i:04d}", "")[i % 3]
+
+
+@pytest.fixture
+def messy_leads(agent, other_agent):
+    texts = MESSY_TEXTS
+    for i in range(300):
+        lead = make_lead(
+            agent,
+            first_name=texts[i % len(texts)],
+            last_name=texts[(i * 7 + 3) % len(texts)],
+            email=""
+            if i % 4 == 0 and messy_phone(i)
+            else f"{texts[(i * 5 + 1) % len(texts)]}{i}@x.io",
+            phone=messy_phone(i),
+            street1=texts[(i * 3) % len(texts)],
+            city=texts[(i * 11) % len(texts)],
+            notes=texts[(i * 13 + 5) % len(texts)] + f" {i}, with commas",
+            dob=date(1900 + i % 120, 1 + i % 12, 1 + i % 28) if i % 2 else None,
+            price=(Decimal("12.50"), Decimal("-2.00"), Decimal("0.00"), None, Decimal("99.9"))[
+                i % 5
+            ],
+            nextgen_id=f"{texts[(i * 17) % len(texts)]}{i}" if i % 2 else "",
+            campaign_name="Spring, 2024",
+            disposition=("", "Sold", "Unhealthy/Referred", "=cmd")[i % 4],
+            do_not_call=i % 6 == 0,
+            time_zone=("America/Chicago", "", "-05:00")[i % 3],
+        )
+        set_created_at(lead, START + timedelta(seconds=i * 1.5, microseconds=(i % 3) * 7))
+    make_lead(other_agent, first_name="=other")
+    return agent
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        LeadFilters(),
+        LeadFilters(sort_by="name", sort_direction="asc"),
+        LeadFilters(search="ann", sort_by="phone"),
+        LeadFilters(search="1180"),
+        LeadFilters(dispositions=["Sold", "No Disposition"], states=["TX"]),
+    ],
+)
+def test_the_copy_export_is_byte_identical_to_the_csv_module(messy_leads, filters):
+    leads = lead_list(tenant=messy_leads, filters=filters)
+    expected = python_export(leads)
+    assert expected.count(b"\r\n") >= leads.count()
+    assert copy_export(leads) == expected
+
+
+def test_the_export_api_answers_the_copy_bytes(messy_leads, agent_client):
+    response = agent_client.get("/api/leads/export", {"sortBy": "email", "sortDirection": "asc"})
+    leads = lead_list(
+        tenant=messy_leads, filters=LeadFilters(sort_by="email", sort_direction="asc")
+    )
+    header = body_of(agent_client.get("/api/leads/export", {"search": "no such lead"}))
+    assert body_of(response) == header + python_export(leads)
+
+
+def test_too_many_foreign_phones_take_the_python_path_with_the_same_bytes(
+    messy_leads, agent_client, monkeypatch
+):
+    monkeypatch.setattr(exports, "MAX_FOREIGN_PHONES", 2)
+    leads = lead_list(tenant=messy_leads)
+    assert exports._foreign_phones(leads) is None
+    header = body_of(agent_client.get("/api/leads/export", {"search": "no such lead"}))
+    assert body_of(agent_client.get("/api/leads/export")) == header + python_export(leads)
+
+
+def test_the_whitespace_the_name_strips_is_pythons(agent):
+    every = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+    assert every == exports.PYTHON_WHITESPACE
+
+
+def test_a_client_leaving_mid_export_leaves_the_connection_usable(agent):
+    make_leads(agent, exports.ROWS_PER_FETCH + 10)
+
+    async def leave_early() -> None:
+        chunks = exports.csv_chunks(lead_list(tenant=agent))
+        await anext(chunks)
+        await anext(chunks)
+        await chunks.aclose()
+
+    async_to_sync(leave_early)()
+    assert Lead.objects.filter(tenant=agent).count() == exports.ROWS_PER_FETCH + 10
