@@ -245,10 +245,16 @@ class PlainLeads:
     """New leads that no stored lead and no other row shares a key with: they skip the merge
     and are written from their columns."""
 
-    leads: LeadColumns
-    positions: list[int]  # each one's row in the batch
-    copy_lines: list[str] | None  # made ahead for the batch's owner, else None
+    batch: LeadColumns  # the whole batch: these leads are the rows at `positions`
+    positions: list[int]
+    copy_lines: list[str] | None  # theirs, made ahead for the batch's owner, else None
     listed: set[int] = field(default_factory=set)  # indexes of those on the do-not-call list
+
+    def leads(self) -> LeadColumns:
+        """Their columns (copied, unless every row of the batch is plain)."""
+        if len(self.positions) == self.batch.count:
+            return self.batch
+        return self.batch.pick(self.positions)
 
 
 @dataclass
@@ -462,16 +468,10 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
         values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
         values.update(tenant_id=owner.tenant_id, assigned_to_id=owner.assigned_to_id)
         values.setdefault("source", owner.source)
-    if len(plain_positions) == rows.count:
-        plain = PlainLeads(rows, plain_positions, batch.copy_lines, plain_listed)
-    else:
-        lines = batch.copy_lines
-        plain = PlainLeads(
-            rows.pick(plain_positions),
-            plain_positions,
-            None if lines is None else list(map(lines.__getitem__, plain_positions)),
-            plain_listed,
-        )
+    lines = batch.copy_lines
+    if lines is not None and len(plain_positions) != rows.count:
+        lines = list(map(lines.__getitem__, plain_positions))
+    plain = PlainLeads(rows, plain_positions, lines, plain_listed)
     return LeadBatchPlan(
         owner=owner,
         key_columns=key_columns,
@@ -694,7 +694,7 @@ class _OrmWriter:
 
     def insert(self, plan: LeadBatchPlan, *, now: datetime) -> None:
         stamp = {"created_at": now, "updated_at": now}
-        plain = _as_new_leads(plan.plain.leads, plan.owner)
+        plain = _as_new_leads(plan.plain.leads(), plan.owner)
         plain_leads = [Lead(**(plain.row(index) | stamp)) for index in range(plain.count)]
         for index in plan.plain.listed:
             plain_leads[index].do_not_call = True
@@ -741,7 +741,7 @@ class _PostgresWriter:
         plain = plan.plain
         plain_lines = plain.copy_lines
         if plain_lines is None:
-            plain_lines = self.copy_lines(_as_new_leads(plain.leads, plan.owner))
+            plain_lines = self.copy_lines(_as_new_leads(plain.leads(), plan.owner))
         time = f"\t{copy_text(now)}\t{copy_text(now)}"
         # Plain lines are made ahead, unflagged: flag the few listed ones.
         plain_lines = (
