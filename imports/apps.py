@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class ImportsConfig(AppConfig):
     name = "imports"
+
+    def ready(self) -> None:
+        # leads/ cannot import imports/: the timeline asks whoever registered (leads/timeline.py).
+        from imports.selectors import lead_arrival_import
+        from leads.timeline import register_arrival_detail
+
+        register_arrival_detail(lead_arrival_import)
