@@ -8,10 +8,12 @@ PORT ?= 8000
 
 .PHONY: run test chromium promtool lint format bench clean
 
-$(INSTALLED): requirements.txt
+# requirements-dev.txt includes requirements.txt (what production installs) and adds the suite,
+# the linters and the browser driver; the stamp follows both files.
+$(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
 run: export DJANGO_DEBUG ?= 1
@@ -38,16 +40,20 @@ promtool:
 	  else echo "promtool is missing: run 'sudo apt-get install -y prometheus' for the alert rules test" \
 	    "(it is skipped without it, and fails in CI)."; fi; }
 
+# mypy's Django plugin loads the settings, which want a key outside DEBUG.
+lint: export DJANGO_SECRET_KEY ?= insecure-key-for-the-type-checker-only
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/djlint templates --lint
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache .mypy_cache
 
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -r bench/requirements.txt

@@ -13,6 +13,7 @@ writes the same entry afterwards (same tag, same content, a fresher score).
 """
 
 import time
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
@@ -63,9 +64,12 @@ def _recorded_tag(message: object) -> str | None:
 
 class Channel(kombu_redis.Channel):
     QoS = QoS
-    _pending = None  # which command the BRPOP connection is waiting on
+    _pending: str | None = None  # which command the BRPOP connection is waiting on
     _wait_next = False
     _sync_client = None
+    # Set by kombu's Channel; declared for the type checker.
+    _brpop_sent_at: float | None  # type: ignore[assignment]  # kombu declares it None only
+    _in_poll: Any
 
     def __init__(self, *args, **kwargs):
         self._no_ack_queues = set()

@@ -18,12 +18,12 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import import_module
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -38,8 +38,8 @@ from crokodial.outages import RETRY_AFTER_SECONDS, unavailable_service
 from imports.services import UploadTooLarge
 from imports.upload import MULTIPART_ENVELOPE_BYTES
 from webhooks.asgi import WEBHOOK_PATH
-from webhooks.intake import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from webhooks.intake import nextgen_refusal
+from webhooks.routes import NEXTGEN_WEBHOOK_MAX_BODY_BYTES
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 Headers = dict[bytes, bytes]
@@ -80,13 +80,13 @@ class Route:
 
     def too_large(self, headers: Headers) -> Answer:
         if self.name == "upload":
-            message = str(UploadTooLarge().detail)
+            message = UploadTooLarge().message
         else:
             message = f"The request body is over this route's limit of {self.max_body_bytes} bytes."
         return self.refusal(headers, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message)
 
 
-WEBHOOK_ROUTE = Route("webhook", WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
+WEBHOOK_ROUTE = Route("webhook", NEXTGEN_WEBHOOK_MAX_BODY_BYTES, refusal=webhook_refusal)
 
 
 def route_for(path: str) -> Route:
@@ -120,7 +120,7 @@ def _credentials_are_valid(authorization: str, session_key: str) -> bool:
         if not session_key:
             return False
         session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        user = get_user(SimpleNamespace(session=session))
+        user = get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]  # reads .session only
         return user.is_authenticated and user.is_active
     finally:
         # Outside Django's request cycle nothing else hands this connection back to the pool.
@@ -205,14 +205,16 @@ def with_edge_limits(app: ASGIApp) -> ASGIApp:
             # A plain timer rather than asyncio.timeout: this runs on every request, and the
             # context manager costs several times more.
             timer = loop.call_at(
-                min(loop.time() + idle_seconds, deadline), time_out, asyncio.current_task()
+                min(loop.time() + idle_seconds, deadline),
+                time_out,
+                cast(asyncio.Task, asyncio.current_task()),
             )
             try:
                 message = await receive()
             except asyncio.CancelledError:
                 if not timed_out:
                     raise
-                asyncio.current_task().uncancel()
+                cast(asyncio.Task, asyncio.current_task()).uncancel()
                 refused = route.refusal(
                     headers, HTTPStatus.REQUEST_TIMEOUT, "The request body arrived too slowly."
                 )
@@ -244,7 +246,7 @@ class BodyLengthASGIHandler(ASGIHandler):
     that passes its limit) so its length is known.
     """
 
-    def create_request(self, scope: dict, body_file: Any) -> tuple[Any, Any]:
+    def create_request(self, scope: Mapping[str, Any], body_file: Any) -> tuple[Any, Any]:
         request, error_response = super().create_request(scope, body_file)
         if request is not None and "CONTENT_LENGTH" not in request.META:
             size = body_file.seek(0, os.SEEK_END)

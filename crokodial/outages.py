@@ -2,7 +2,7 @@
 
 A database or Redis that cannot be reached is not a bug in the request, so it is never a bare
 500: API paths get {"error": ...} as JSON, pages a short HTML page, the socket a refused
-handshake. Used by the middleware below, the DRF exception handler (`crokodial.api`), the
+handshake. Used by the middleware below, the DRF exception handler (`crokodial.api_errors`), the
 `handler500` fallback for errors raised outside views, and the socket guard (`crokodial.asgi`).
 See docs/failures.md.
 """

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 
+from celery import current_app
 from django.conf import settings
 from prometheus_client.core import GaugeMetricFamily
 
@@ -59,9 +60,8 @@ def _redis_queue_stats(queue: str) -> tuple[int, float | None]:
 
 
 def _amqp_queue_depth(queue: str) -> int:
-    from crokodial.celery import app
-
-    with app.connection_for_read() as connection:
+    # The project's app (crokodial.celery), found without importing it: it imports this module.
+    with current_app.connection_for_read() as connection:
         return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
 
 

@@ -12,7 +12,7 @@ MAX_SESSION_KEY_LENGTH = 40
 class SessionStore(DatabaseSessionStore):
     def _validate_session_key(self, key: str | None) -> bool:
         return (
-            bool(key)
+            key is not None
             and 8 <= len(key) <= MAX_SESSION_KEY_LENGTH
             and key.isascii()
             and key.isalnum()

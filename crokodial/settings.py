@@ -9,11 +9,14 @@ A bad value stops the process with one line naming the variable; secrets are nev
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
 from kombu import Queue
+
+from webhooks.routes import NEXTGEN_WEBHOOK_ROUTE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,12 +168,13 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 _database_url = _checked_url("DATABASE_URL", DATABASE_SCHEMES)
+DATABASES: dict[str, dict[str, Any]]
 if _database_url is None:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"].strip())}
+    DATABASES = {"default": dict(dj_database_url.parse(os.environ["DATABASE_URL"].strip()))}
 if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "crokodial.postgresql"):
     # Under ASGI every request may run in a different thread: persistent per-thread connections
     # exhaust PostgreSQL, so connections come from Django's psycopg pool instead.
@@ -337,12 +341,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "crokodial.api.BoundedJSONParser",
+        "crokodial.api_errors.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crokodial.api.exception_handler",
+    "EXCEPTION_HANDLER": "crokodial.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -353,10 +357,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
-    "PREPROCESSING_HOOKS": ["crokodial.api.drop_trailing_slash_duplicates"],
+    "PREPROCESSING_HOOKS": ["crokodial.api_errors.drop_trailing_slash_duplicates"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "crokodial.api.declare_error_answers",
+        "crokodial.api_errors.declare_error_answers",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -419,7 +423,7 @@ WHITENOISE_USE_FINDERS = True
 # Production (DJANGO_DEBUG=0) is HTTPS by default; docs/security.md lists every variable.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the dashboard's script reads it for X-CSRFToken
-CSRF_FAILURE_VIEW = "crokodial.api.csrf_failure"
+CSRF_FAILURE_VIEW = "crokodial.api_errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
@@ -430,7 +434,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = _env_flag("DJANGO_SSL_REDIRECT", default=True)
     # Load balancers probe health over plain http; a vendor's POST would not follow a redirect
     # (the webhook's lean route answers before Django's middleware anyway: docs/security.md).
-    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", r"^api/webhooks/nextgen/?$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", rf"^api/{NEXTGEN_WEBHOOK_ROUTE}$"]
     SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 60 * 60)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", default=False)

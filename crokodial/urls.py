@@ -1,17 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from crokodial.api import api_not_found
+from crokodial.api_errors import api_not_found
 from crokodial.apis import AuthTokenApi, HealthApi, metrics_view
 from imports.views import import_page_view
 from leads.forms import LoginForm
 from webhooks.views import integration_view
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     re_path(r"^auth/token/?$", AuthTokenApi.as_view(), name="auth-token"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
@@ -47,7 +47,7 @@ urlpatterns = [
 ]
 
 # Django's own answers (no view matched, an uncaught error): JSON under /api/, pages elsewhere.
-handler400 = "crokodial.api.bad_request"
-handler403 = "crokodial.api.permission_denied"
-handler404 = "crokodial.api.not_found"
-handler500 = "crokodial.api.server_error"
+handler400 = "crokodial.api_errors.bad_request"
+handler403 = "crokodial.api_errors.permission_denied"
+handler404 = "crokodial.api_errors.not_found"
+handler500 = "crokodial.api_errors.server_error"

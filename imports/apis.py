@@ -35,6 +35,7 @@ from leads.apis import ERROR_SCHEMA, ID_SCHEMA
 from leads.dnc import dnc_numbers_add
 from leads.models import DoNotCallSource
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
+from leads.tenancy import request_tenant
 
 IMPORT_ID = OpenApiParameter("import_id", ID_SCHEMA, OpenApiParameter.PATH)
 MAPPING_ID = OpenApiParameter("mapping_id", ID_SCHEMA, OpenApiParameter.PATH)
@@ -88,7 +89,7 @@ class CsvUploadApi(APIView):
     )
     def post(self, request: Request) -> Response:
         upload = uploaded_file(request)
-        job = import_start(tenant=request.user, upload=upload)
+        job = import_start(tenant=request_tenant(request), upload=upload)
         job.refresh_from_db()
         finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
         return Response(
@@ -137,7 +138,7 @@ class ImportListApi(APIView):
         params.is_valid(raise_exception=True)
         return Response(
             page_of(
-                import_list(tenant=request.user),
+                import_list(tenant=request_tenant(request)),
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: ImportSerializer(page, many=True).data,
@@ -151,7 +152,9 @@ class ImportDetailApi(APIView):
         responses={200: ImportSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def get(self, request: Request, import_id: int) -> Response:
-        return Response(import_resource(import_get(tenant=request.user, import_id=import_id)))
+        return Response(
+            import_resource(import_get(tenant=request_tenant(request), import_id=import_id))
+        )
 
 
 class ImportErrorsCsvApi(APIView):
@@ -164,7 +167,7 @@ class ImportErrorsCsvApi(APIView):
         },
     )
     def get(self, request: Request, import_id: int) -> StreamingHttpResponse:
-        job = import_get(tenant=request.user, import_id=import_id)
+        job = import_get(tenant=request_tenant(request), import_id=import_id)
         response = StreamingHttpResponse(
             exports.error_csv_chunks(job.header, import_row_error_list(job=job)),
             content_type="text/csv; charset=utf-8",
@@ -203,7 +206,10 @@ class DncUploadApi(CsvUploadApi):
         except DncFileRejected as error:
             raise ValidationError({"file": [str(error)]}) from None
         result = dnc_numbers_add(
-            tenant=request.user, numbers=rows, source=DoNotCallSource.UPLOAD, added_by=request.user
+            tenant=request_tenant(request),
+            numbers=rows,
+            source=DoNotCallSource.UPLOAD,
+            added_by=request_tenant(request),
         )
         return Response(
             {
@@ -233,7 +239,7 @@ class ImportPreviewApi(CsvUploadApi):
     )
     def post(self, request: Request) -> Response:
         upload = uploaded_file(request)
-        job, preview = import_preview(tenant=request.user, upload=upload)
+        job, preview = import_preview(tenant=request_tenant(request), upload=upload)
         return Response({**import_resource(job), "preview": preview}, status=HTTPStatus.CREATED)
 
 
@@ -269,7 +275,7 @@ class ImportRunApi(APIView):
         },
     )
     def post(self, request: Request, import_id: int) -> Response:
-        job = import_get(tenant=request.user, import_id=import_id)
+        job = import_get(tenant=request_tenant(request), import_id=import_id)
         params = ImportRunRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         job, counts = import_steer_run(
@@ -298,7 +304,7 @@ class ImportUndoApi(APIView):
         },
     )
     def get(self, request: Request, import_id: int) -> Response:
-        job = import_get(tenant=request.user, import_id=import_id)
+        job = import_get(tenant=request_tenant(request), import_id=import_id)
         return Response(import_undo_plan(job=job))
 
     @extend_schema(
@@ -314,7 +320,7 @@ class ImportUndoApi(APIView):
         },
     )
     def post(self, request: Request, import_id: int) -> Response:
-        job = import_undo(job=import_get(tenant=request.user, import_id=import_id))
+        job = import_undo(job=import_get(tenant=request_tenant(request), import_id=import_id))
         return Response(import_resource(job), status=HTTPStatus.ACCEPTED)
 
 
@@ -324,7 +330,7 @@ class ImportMappingListApi(APIView):
         responses={200: ImportMappingSerializer(many=True), 401: ERROR_SCHEMA},
     )
     def get(self, request: Request) -> Response:
-        mappings = import_mapping_list(tenant=request.user)
+        mappings = import_mapping_list(tenant=request_tenant(request))
         return Response(ImportMappingSerializer(mappings, many=True).data)
 
 
@@ -335,6 +341,6 @@ class ImportMappingDetailApi(APIView):
         responses={204: None, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def delete(self, request: Request, mapping_id: int) -> Response:
-        mapping = import_mapping_get(tenant=request.user, mapping_id=mapping_id)
+        mapping = import_mapping_get(tenant=request_tenant(request), mapping_id=mapping_id)
         import_mapping_delete(mapping=mapping)
         return Response(status=HTTPStatus.NO_CONTENT)

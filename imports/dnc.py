@@ -5,6 +5,7 @@ rows for `dnc_numbers_add`, so `leads` never reads CSV and never imports `import
 """
 
 import os
+from typing import BinaryIO, cast
 
 from django.core.files.uploadedfile import UploadedFile
 
@@ -28,8 +29,10 @@ def dnc_upload_rows(*, upload: UploadedFile) -> list[tuple[int, str, str]]:
     """
     file_name = os.path.basename(upload.name or "")[:100] or "an upload"
     try:
-        shape = inspect_csv(upload)
-        records = csv_records(upload, encoding=shape.encoding, delimiter=shape.delimiter)
+        shape = inspect_csv(cast(BinaryIO, upload))
+        records = csv_records(
+            cast(BinaryIO, upload), encoding=shape.encoding, delimiter=shape.delimiter
+        )
         _, header = next(records)
         try:
             layout = detect_layout(header)

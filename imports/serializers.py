@@ -24,7 +24,7 @@ class ImportLineSerializer(serializers.Serializer):
 
 
 class BlankAsNullField(serializers.CharField):
-    def to_representation(self, value: str) -> str | None:
+    def to_representation(self, value: str) -> str | None:  # type: ignore[override]  # null for blank, by design
         return value or None
 
 
@@ -43,7 +43,9 @@ class ImportSerializer(serializers.Serializer):
     vendor = serializers.CharField()
     totalRows = serializers.IntegerField(source="total_rows")
     stats = serializers.SerializerMethodField()
-    errors = ImportLineSerializer(many=True)
+    # The resource's field is named errors (docs/api.md); it shadows Serializer.errors, which an
+    # output-only serializer never reads.
+    errors = ImportLineSerializer(many=True)  # type: ignore[assignment]
     warnings = ImportLineSerializer(many=True)
     warningCount = serializers.IntegerField(source="warning_count")
     failure = serializers.CharField()

@@ -24,12 +24,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from http import HTTPStatus
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
+from celery import current_app
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import (
@@ -43,7 +43,6 @@ from django.db import (
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
-from rest_framework.exceptions import APIException, ValidationError
 
 from imports import metrics
 from imports.models import ImportJob, ImportLeadRecord, ImportRowError, ImportStatus
@@ -68,6 +67,7 @@ from leads.bulk import (
     lead_bulk_upsert,
     lead_statistics_refresh,
 )
+from leads.errors import InvalidInput, TooLarge
 from leads.events import send_to_tenant_on_commit
 
 logger = logging.getLogger(__name__)
@@ -86,28 +86,33 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 
 T = TypeVar("T")
 
+# imports.tasks.import_run_task's name: queued by name, so that the task module imports this one
+# and not the other way round. Registered, the task still runs eagerly without a broker.
+IMPORT_RUN_TASK = "imports.run"
 
-class UploadTooLarge(APIException):
-    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
 
+def _run_queue(job_id: int) -> None:
+    current_app.signature(IMPORT_RUN_TASK, args=[job_id]).delay()
+
+
+class UploadTooLarge(TooLarge):
     def __init__(self) -> None:
         limit_mb = settings.IMPORT_MAX_BYTES / (1024 * 1024)
         super().__init__(f"The file is over the {limit_mb:g} MB import limit.")
 
 
-def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob:
+def import_start(*, tenant: User, upload: UploadedFile) -> ImportJob:
     """Check `upload`, store it and queue its import into `tenant`; return the queued job.
 
-    Raise ValidationError when the file cannot be imported at all, UploadTooLarge over the limit.
+    Raise InvalidInput when the file cannot be imported at all, UploadTooLarge over the limit.
     """
     file_name = os.path.basename(upload.name or "")[:255]
     if not file_name.lower().endswith(".csv"):
-        raise ValidationError({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
-    if upload.size > settings.IMPORT_MAX_BYTES:
+        raise InvalidInput({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
+    if (upload.size or 0) > settings.IMPORT_MAX_BYTES:
         raise UploadTooLarge()
     try:
-        shape = inspect_csv(upload)
+        shape = inspect_csv(cast(BinaryIO, upload))
         # A header the agent mapped before is read as they mapped it (docs/imports.md).
         saved = import_mapping_for_header(tenant=tenant, header=shape.header)
         if saved is not None:
@@ -116,7 +121,7 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
         else:
             columns, layout = [], detect_layout(shape.header)
     except (CsvRejected, UnknownColumns) as error:
-        raise ValidationError({"file": [str(error)]}) from None
+        raise InvalidInput({"file": [str(error)]}) from None
 
     job = import_store(
         tenant=tenant, upload=upload, file_name=file_name, shape=shape, layout=layout
@@ -130,7 +135,7 @@ def import_start(*, tenant: AbstractBaseUser, upload: UploadedFile) -> ImportJob
 
 def import_store(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     upload: UploadedFile,
     file_name: str,
     shape: Any,
@@ -144,7 +149,7 @@ def import_store(
         return ImportJob.objects.create(
             tenant=tenant,
             file_name=file_name,
-            file_size=upload.size,
+            file_size=upload.size or 0,
             storage_name=storage_name,
             vendor=layout.vendor,
             encoding=shape.encoding,
@@ -177,10 +182,8 @@ def _enqueue(job: ImportJob) -> None:
     (crokodial.outages turns the broker's error into 503 + Retry-After), not handed a job that
     failed for a reason that was never theirs.
     """
-    from imports.tasks import import_run_task  # the task module imports this one
-
     try:
-        import_run_task.delay(job.pk)
+        _run_queue(job.pk)
     except Exception:
         logger.exception("import %s could not be queued; the upload is undone", job.pk)
         _delete_upload(job)
@@ -276,7 +279,7 @@ def import_run(
         extra={"import_id": job.pk, "tenant": job.tenant_id, "attempt": job.attempts},
     )
     progress = ImportProgress(job, clock=clock)
-    failure = None
+    failure: CsvRejected | str | None = None
     if job.attempts > settings.IMPORT_MAX_ATTEMPTS:
         job.status = ImportStatus.FAILED
         failure = f"The import was interrupted {job.attempts - 1} times; rows before it were kept."
@@ -342,7 +345,8 @@ def _import_finish(
 
 
 def _import_count(job: ImportJob) -> None:
-    seconds = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0.0
+    finished_at = job.finished_at or timezone.now()
+    seconds = (finished_at - job.started_at).total_seconds() if job.started_at else 0.0
     metrics.IMPORTS.labels(job.status).inc()
     for outcome in ("imported", "updated", "skipped", "failed"):
         metrics.ROWS.labels(outcome).inc(getattr(job, outcome))
@@ -397,11 +401,9 @@ def import_leases_recover() -> list[int]:
 
 
 def _enqueue_ids(job_ids: list[int]) -> None:
-    from imports.tasks import import_run_task  # the task module imports this one
-
     for job_id in job_ids:
         try:
-            import_run_task.delay(job_id)
+            _run_queue(job_id)
         except Exception:  # the reservation expires and the next check queues it again
             logger.exception("import %s could not be queued again", job_id)
 
@@ -469,7 +471,7 @@ def _converted_batches(
     converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
-    lead_owner = {
+    lead_owner: dict[str, Any] = {
         "tenant_id": job.tenant_id,
         "source": layout.source,
         "assigned_to_id": job.tenant_id,

@@ -6,14 +6,13 @@ import os
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, BinaryIO, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from imports.models import ImportJob, ImportMapping, ImportStatus
 from imports.parsing import CsvRejected, RowConverter, csv_records, inspect_csv
@@ -30,12 +29,13 @@ from imports.parsing.layouts import (
 )
 from imports.selectors import import_mapping_for_header
 from imports.services import UploadTooLarge, import_dry_run, import_enqueue, import_store
+from leads.errors import InvalidInput
 
 SAMPLE_ROWS = 10
 KEY_FIELDS = ("phone", "email")
 
 
-def import_preview(*, tenant: AbstractBaseUser, upload: UploadedFile) -> tuple[ImportJob, dict]:
+def import_preview(*, tenant: User, upload: UploadedFile) -> tuple[ImportJob, dict]:
     """Check and store `upload` as an import in preview; return it and what the preview shows.
 
     A file whose columns are not recognised is kept too: the agent maps them. No lead is written.
@@ -44,13 +44,13 @@ def import_preview(*, tenant: AbstractBaseUser, upload: UploadedFile) -> tuple[I
 
     file_name = os.path.basename(upload.name or "")[:255]
     if not file_name.lower().endswith(".csv"):
-        raise ValidationError({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
-    if upload.size > settings.IMPORT_MAX_BYTES:
+        raise InvalidInput({"file": [f"Upload a .csv file (got {file_name or 'no name'!r})."]})
+    if (upload.size or 0) > settings.IMPORT_MAX_BYTES:
         raise UploadTooLarge()
     try:
-        shape = inspect_csv(upload)
+        shape = inspect_csv(cast(BinaryIO, upload))
     except CsvRejected as error:
-        raise ValidationError({"file": [str(error)]}) from None
+        raise InvalidInput({"file": [str(error)]}) from None
     saved = import_mapping_for_header(tenant=tenant, header=shape.header)
     suggestions = suggest_columns(shape.header, learned=saved.choices() if saved else None)
     choices = [suggestion.choice for suggestion in suggestions]
@@ -138,13 +138,13 @@ def import_steer_run(
 ) -> tuple[ImportJob, dict[str, int] | None]:
     """Run (or with `dry_run`, try) an import in preview with the agent's `mapping`.
 
-    Return the job and, for a dry run, the counts the run would report. Raise ValidationError
+    Return the job and, for a dry run, the counts the run would report. Raise InvalidInput
     naming the problem with the mapping; the job stays in preview until a real run.
     """
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.PREVIEW:
-            raise ValidationError(
+            raise InvalidInput(
                 {"import": [f"The import is {job.status}, not in preview: it cannot run again."]}
             )
         choices = _resolve(job.header, list(job.columns), mapping)
@@ -193,7 +193,7 @@ def _resolve(header: list[str], suggested: list[str], mapping: dict[str, str]) -
         elif choice not in FIELD_BY_API_NAME and choice not in (KEEP, IGNORE):
             errors[name] = f"{choice!r} is not a lead field, 'keep' or 'ignore'"
     if errors:
-        raise ValidationError({"mapping": errors})
+        raise InvalidInput({"mapping": errors})
     choices = [mapping.get(name, suggested[index]) for index, name in enumerate(header)]
     given = [name in mapping for name in header]
     columns_by_field: dict[str, list[int]] = {}
@@ -207,9 +207,9 @@ def _resolve(header: list[str], suggested: list[str], mapping: dict[str, str]) -
             named = ", ".join(repr(header[index]) for index in indexes)
             errors[field_name] = f"{field_name} is mapped from more than one column ({named})"
     if errors:
-        raise ValidationError({"mapping": errors})
+        raise InvalidInput({"mapping": errors})
     if not any(choice in KEY_FIELDS for choice in choices):
-        raise ValidationError(
+        raise InvalidInput(
             {"mapping": ["No column is mapped to phone or email; a lead needs one of them."]}
         )
     return choices

@@ -8,15 +8,14 @@ any later write (the agent's edit, a later import, the webhook) moves it. docs/i
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import APIException
 
 from imports.models import ImportJob, ImportLeadRecord, ImportStatus
+from leads.errors import Busy, Expired
 from leads.selectors import lead_versions
 from leads.services import lead_delete_unchanged, lead_restore_unchanged
 
@@ -24,16 +23,14 @@ UNDO_WINDOW = timedelta(days=30)
 LISTED_KEPT = 100
 
 
-class ImportBusy(APIException):
-    status_code = HTTPStatus.CONFLICT
-    default_code = "import_running"
-    default_detail = "The import is still running; undo it once it has finished."
+class ImportBusy(Busy):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "The import is still running; undo it once it has finished.")
 
 
-class UndoExpired(APIException):
-    status_code = HTTPStatus.GONE
-    default_code = "undo_expired"
-    default_detail = "The import finished more than 30 days ago and can no longer be undone."
+class UndoExpired(Expired):
+    def __init__(self) -> None:
+        super().__init__("The import finished more than 30 days ago and can no longer be undone.")
 
 
 @dataclass
@@ -66,12 +63,8 @@ def _check_undoable(job: ImportJob, now: datetime) -> None:
 def import_undo_plan(*, job: ImportJob, now: datetime | None = None) -> dict[str, Any]:
     """Say what undoing the import would do now: {delete, restore, keep, keptLeads}."""
     if job.status == ImportStatus.UNDONE:
-        return {
-            "delete": 0,
-            "restore": 0,
-            "keep": job.undo["kept"],
-            "keptLeads": job.undo["keptLeads"],
-        }
+        undone = job.undo or {}  # set by the undo that made the job UNDONE
+        return {"delete": 0, "restore": 0, "keep": undone["kept"], "keptLeads": undone["keptLeads"]}
     _check_undoable(job, now or timezone.now())
     return _plan(job).summary()
 
@@ -108,7 +101,7 @@ def import_undo(*, job: ImportJob, now: datetime | None = None) -> ImportJob:
 def _plan(job: ImportJob) -> UndoPlan:
     created: list[int] = []
     # lead id → [(updated_at left, old values or None, new values)] in write order
-    updates: dict[int, list[tuple[datetime, dict[str, Any] | None]]] = {}
+    updates: dict[int, list[tuple[datetime | None, dict[str, Any] | None]]] = {}
     for created_ids, replaced in job.lead_records.order_by("pk").values_list(
         "created_ids", "replaced"
     ):
@@ -131,7 +124,7 @@ def _plan(job: ImportJob) -> UndoPlan:
         else:
             old_values: dict[str, Any] = {}
             for _, old in writes:  # the value before the import's first change of each field
-                for name, value in old.items():
+                for name, value in (old or {}).items():
                     old_values.setdefault(name, value)
             plan.restore[lead_id] = (updated_at, old_values)
     return plan

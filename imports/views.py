@@ -11,6 +11,7 @@ from imports.parsing.layouts import FIELD_BY_API_NAME
 from imports.selectors import import_history
 from imports.serializers import import_resource
 from imports.undo import UNDO_WINDOW
+from leads.tenancy import request_tenant
 
 HISTORY_ROWS = 20
 # Stands for an import's id in the URLs handed to the page's script ("{id}" there).
@@ -46,7 +47,7 @@ def import_page_view(request: HttpRequest) -> HttpResponse:
     its columns, tries and runs it there; the history and its undo are rendered here."""
     now = timezone.now()
     history = []
-    for job in import_history(tenant=request.user)[:HISTORY_ROWS]:
+    for job in import_history(tenant=request_tenant(request))[:HISTORY_ROWS]:
         undoable = job.status in UNDOABLE and (
             job.finished_at is None or now - job.finished_at <= UNDO_WINDOW
         )

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -5,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads.models import CallAttempt, CallingRule, Disposition, InvitePasscode, Lead, LeadEvent
+from leads.tenancy import request_tenant
 
 
 @admin.register(Lead)
@@ -36,7 +39,9 @@ class LeadAdmin(admin.ModelAdmin):
         url = reverse("admin:leads_leadevent_changelist") + f"?lead__id__exact={lead.pk}"
         return format_html('<a href="{}">Events of this lead</a>', url)
 
-    def get_deleted_objects(self, objs: QuerySet[Lead] | list[Lead], request: HttpRequest):
+    def get_deleted_objects(
+        self, objs: Sequence[Lead] | QuerySet[Lead], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         # A lead's story goes with the lead; it is only never edited or deleted on its own.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(LeadEvent._meta.verbose_name)
@@ -62,7 +67,7 @@ class InvitePasscodeAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: InvitePasscode, form, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = request_tenant(request)
         super().save_model(request, obj, form, change)
 
 

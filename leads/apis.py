@@ -48,14 +48,16 @@ from leads.selectors import (
 )
 from leads.serializers import CamelCaseModelSerializer, LeadSerializer
 from leads.services import lead_update
+from leads.tenancy import request_tenant
 
 
 class CommaListField(serializers.ListField):
     """A list given as commas, repeats, or both: ?states=TX,CA&states=NY."""
 
     def get_value(self, dictionary: Any) -> Any:
-        if isinstance(dictionary, QueryDict) and self.field_name in dictionary:
-            given = dictionary.getlist(self.field_name)
+        name = self.field_name or ""  # set once the field is bound to its serializer
+        if isinstance(dictionary, QueryDict) and name in dictionary:
+            given = dictionary.getlist(name)
             items = [item.strip() for raw in given for item in raw.split(",")]
             if self.max_length is not None and len(items) > self.max_length:
                 return items  # empty items count too: the length check refuses the list
@@ -225,7 +227,7 @@ class LeadListApi(APIView):
     def get(self, request: Request) -> Response:
         params = _filters_from(request, LeadPageSerializer)
         filters = params.filters()
-        leads = lead_list(tenant=request.user, filters=filters)
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
         return Response(
             page_of(
                 leads,
@@ -303,6 +305,7 @@ class LeadDetailApi(APIView):
             return self._normalised(normalize_zip, value)
 
         def validate_disposition(self, value: str) -> str:
+            assert self.instance is not None  # this serializer only updates a stored lead
             known = disposition_list(tenant=self.instance.tenant)
             if value and not known.filter(name=value).exists():
                 raise ValidationError(f"Unknown disposition {value!r}.")
@@ -313,7 +316,9 @@ class LeadDetailApi(APIView):
         responses={200: LeadSerializer, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA},
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        return Response(LeadSerializer(lead_get(tenant=request.user, lead_id=lead_id)).data)
+        return Response(
+            LeadSerializer(lead_get(tenant=request_tenant(request), lead_id=lead_id)).data
+        )
 
     @extend_schema(
         parameters=[LEAD_ID],
@@ -326,7 +331,7 @@ class LeadDetailApi(APIView):
         },
     )
     def patch(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         serializer = self.InputSerializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -335,10 +340,10 @@ class LeadDetailApi(APIView):
         try:
             # One transaction: a refused follow-up leaves the other fields unchanged too.
             with transaction.atomic():
-                lead = lead_update(lead=lead, changes=changes, by=request.user)
+                lead = lead_update(lead=lead, changes=changes, by=request_tenant(request))
                 if follow_up_given:
                     lead = lead_follow_up_set(
-                        lead=lead, at=follow_up, by=request.user, now=services.clock()
+                        lead=lead, at=follow_up, by=request_tenant(request), now=services.clock()
                     )
         except FollowUpRefused as refused:
             body: dict[str, Any] = {
@@ -369,7 +374,7 @@ class LeadExportApi(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         params = _filters_from(request, LeadFilterSerializer)
-        leads = lead_list(tenant=request.user, filters=params.filters())
+        leads = lead_list(tenant=request_tenant(request), filters=params.filters())
         response = StreamingHttpResponse(
             exports.csv_chunks(leads), content_type="text/csv; charset=utf-8"
         )

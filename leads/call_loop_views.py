@@ -6,7 +6,7 @@ Rendered by templates/leads/_call_loop.html; static/js/followups.js works the co
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from leads.calling import call_attempt_list
 from leads.models import CallOutcome, Lead, LeadEvent, LeadEventKind
@@ -22,7 +22,7 @@ FOLLOW_UP_PICKS = [
     ("3d", "In 3 days"),
     ("7d", "In a week"),
 ]
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     LeadEventKind.ARRIVED: "Arrived",
     LeadEventKind.VENDOR_UPDATE: "Vendor update",
     LeadEventKind.ATTEMPT: "Call",
@@ -88,7 +88,7 @@ def event_summary(event: LeadEvent) -> str:
     return ""
 
 
-def call_loop_context(*, tenant: AbstractBaseUser, lead: Lead) -> dict[str, Any]:
+def call_loop_context(*, tenant: User, lead: Lead) -> dict[str, Any]:
     events, total = lead_timeline_page(tenant=tenant, lead=lead, start=0, limit=TIMELINE_ON_PAGE)
     return {
         "last_attempt": call_attempt_list(tenant=tenant, lead=lead).first(),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -193,7 +193,7 @@ def lead_callability(
 
 
 def lead_list_callable_now(
-    *, tenant: AbstractBaseUser, filters: LeadFilters | None = None, now: datetime
+    *, tenant: User, filters: LeadFilters | None = None, now: datetime
 ) -> QuerySet[Lead]:
     """`lead_list`, keeping only leads `lead_callability` would let the agent call at `now`.
 
@@ -256,7 +256,7 @@ class AttemptRecorded:
 def call_attempt_record(
     *,
     lead: Lead,
-    by: AbstractBaseUser,
+    by: User,
     at: datetime,
     outcome: str = "",
     note: str = "",
@@ -303,6 +303,7 @@ def call_attempt_record(
             },
         )
         if follow_up_done:
+            assert locked.next_follow_up_at is not None  # what follow_up_done says
             lead_event_record(
                 lead=locked,
                 kind=EventKind.FOLLOW_UP_DONE,
@@ -318,7 +319,7 @@ def call_attempt_record(
     return AttemptRecorded(attempt, locked.attempts_total, attempts_24h)
 
 
-def call_attempt_list(*, tenant: AbstractBaseUser, lead: Lead) -> QuerySet[CallAttempt]:
+def call_attempt_list(*, tenant: User, lead: Lead) -> QuerySet[CallAttempt]:
     return (
         CallAttempt.objects.filter(tenant=tenant, lead=lead)
         .select_related("by")
@@ -330,7 +331,7 @@ def call_attempt_note(
     *,
     lead: Lead,
     attempt_id: int,
-    by: AbstractBaseUser,
+    by: User,
     at: datetime,
     outcome: str | None = None,
     note: str | None = None,

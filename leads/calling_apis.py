@@ -33,6 +33,7 @@ from leads.models import (
 )
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 from leads.selectors import lead_get
+from leads.tenancy import request_tenant
 
 AT_MAX_LENGTH = 64
 # A calendar people call in; also keeps every later step clear of datetime's year limits.
@@ -57,7 +58,7 @@ def callability_resource(answer: Callability) -> dict[str, Any]:
     }
 
 
-CALLABILITY_FIELDS = {
+CALLABILITY_FIELDS: dict[str, serializers.Field] = {
     "callable": serializers.BooleanField(),
     "reason": serializers.ChoiceField(REASONS),
     "localTime": serializers.DateTimeField(
@@ -114,7 +115,7 @@ class CallabilityApi(APIView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         params = AtSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         if "at" in request.query_params and "at" not in params.validated_data:
@@ -172,12 +173,12 @@ class CallAttemptListApi(APIView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         params = AttemptPageSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         return Response(
             page_of(
-                call_attempt_list(tenant=request.user, lead=lead),
+                call_attempt_list(tenant=request_tenant(request), lead=lead),
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: CallAttemptSerializer(page, many=True).data,
@@ -219,13 +220,13 @@ class CallAttemptListApi(APIView):
         },
     )
     def post(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             recorded = call_attempt_record(
                 lead=lead,
-                by=request.user,
+                by=request_tenant(request),
                 at=services.clock(),
                 outcome=data.validated_data.get("outcome", ""),
                 note=data.validated_data.get("note", ""),
@@ -283,14 +284,14 @@ class CallAttemptDetailApi(APIView):
         },
     )
     def patch(self, request: Request, lead_id: int, attempt_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             attempt = call_attempt_note(
                 lead=lead,
                 attempt_id=attempt_id,
-                by=request.user,
+                by=request_tenant(request),
                 at=services.clock(),
                 outcome=data.validated_data.get("outcome"),
                 note=data.validated_data.get("note"),

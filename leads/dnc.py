@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -130,7 +130,7 @@ def _leads_flag(
     tenant_id: int,
     phones: Sequence[str],
     flag: bool,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     reasons: Mapping[str, str] | None = None,
     source: str = "",
 ) -> None:
@@ -168,11 +168,11 @@ def _leads_flag(
 
 def dnc_entry_add(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     phone: Any,
     reason: Any,
     source: str = DoNotCallSource.MANUAL,
-    added_by: AbstractBaseUser | None = None,
+    added_by: User | None = None,
 ) -> DoNotCallAdded:
     """List `phone` (normalised here) with `reason`; flag the tenant's lead with that phone.
 
@@ -209,10 +209,10 @@ def dnc_entry_add(
 
 def dnc_numbers_add(
     *,
-    tenant: AbstractBaseUser,
+    tenant: User,
     numbers: Sequence[tuple[int, str, str]],
     source: str = DoNotCallSource.UPLOAD,
-    added_by: AbstractBaseUser | None = None,
+    added_by: User | None = None,
 ) -> DoNotCallUploaded:
     """List many numbers at once: `numbers` holds (line, raw phone, reason) per row.
 
@@ -273,7 +273,7 @@ def dnc_numbers_add(
 
 
 def dnc_entry_remove(
-    *, entry: DoNotCallEntry, reason: Any, removed_by: AbstractBaseUser | None = None
+    *, entry: DoNotCallEntry, reason: Any, removed_by: User | None = None
 ) -> DoNotCallEntry:
     """Mark `entry` removed (who, when, why) and unflag its lead. Removing twice changes nothing."""
     reason = dnc_reason_clean(reason)
@@ -299,7 +299,7 @@ def dnc_entry_remove(
 # --- Reads ------------------------------------------------------------------------------------
 
 
-def dnc_entry_list(*, tenant: AbstractBaseUser, search: str = "") -> QuerySet[DoNotCallEntry]:
+def dnc_entry_list(*, tenant: User, search: str = "") -> QuerySet[DoNotCallEntry]:
     """Return the tenant's active entries, newest first; `search` matches the phone's digits."""
     entries = DoNotCallEntry.objects.filter(tenant=tenant, removed_at__isnull=True)
     digits = "".join(ch for ch in search if ch in "0123456789")
@@ -308,7 +308,7 @@ def dnc_entry_list(*, tenant: AbstractBaseUser, search: str = "") -> QuerySet[Do
     return entries.select_related("added_by").order_by("-added_at", "-pk")
 
 
-def dnc_entry_get(*, tenant: AbstractBaseUser, entry_id: int) -> DoNotCallEntry:
+def dnc_entry_get(*, tenant: User, entry_id: int) -> DoNotCallEntry:
     """Return the tenant's entry (active or removed); another tenant's is as absent as none."""
     try:
         return DoNotCallEntry.objects.select_related("added_by", "removed_by").get(
@@ -318,7 +318,7 @@ def dnc_entry_get(*, tenant: AbstractBaseUser, entry_id: int) -> DoNotCallEntry:
         raise Http404("No such do-not-call entry.") from None
 
 
-def dnc_entry_for_phone(*, tenant: AbstractBaseUser, phone: str) -> DoNotCallEntry | None:
+def dnc_entry_for_phone(*, tenant: User, phone: str) -> DoNotCallEntry | None:
     """Return the active entry listing `phone`, if any (the lead page says when and why)."""
     if not phone:
         return None
@@ -332,7 +332,7 @@ def dnc_entry_for_phone(*, tenant: AbstractBaseUser, phone: str) -> DoNotCallEnt
 AUDIT_COLUMNS = ("phone", "action", "reason", "source", "by", "at")
 
 
-def dnc_audit_list(*, tenant: AbstractBaseUser) -> QuerySet:
+def dnc_audit_list(*, tenant: User) -> QuerySet:
     """Every addition and removal of the tenant's list, oldest first, as AUDIT_COLUMNS tuples."""
     entries = DoNotCallEntry.objects.filter(tenant=tenant).order_by()
     added = entries.annotate(

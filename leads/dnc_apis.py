@@ -26,6 +26,7 @@ from leads.exports import spreadsheet_csv
 from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 from leads.serializers import phone_for_display
+from leads.tenancy import request_tenant
 
 # People type more than is stored: "+1 (210) 461-1180"; the normaliser brings it to E.164.
 PHONE_INPUT_MAX_LENGTH = 40
@@ -37,7 +38,8 @@ class DoNotCallEntrySerializer(serializers.Serializer):
     phone = serializers.CharField(help_text="E.164, e.g. +12104611180")
     phoneDisplay = serializers.SerializerMethodField()
     reason = serializers.CharField()
-    source = serializers.ChoiceField(DoNotCallSource.values)
+    # The resource's field is named source (docs/api.md); it shadows Field.source, unused here.
+    source = serializers.ChoiceField(DoNotCallSource.values)  # type: ignore[assignment]
     addedBy = serializers.CharField(source="added_by.username", allow_null=True, default=None)
     addedAt = serializers.DateTimeField(source="added_at")
     removedAt = serializers.DateTimeField(source="removed_at", allow_null=True)
@@ -92,7 +94,7 @@ class DncListApi(APIView):
         params = DncSearchSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         search = params.validated_data.get("search", "")
-        entries = dnc_entry_list(tenant=request.user, search=search)
+        entries = dnc_entry_list(tenant=request_tenant(request), search=search)
         return Response(
             page_of(
                 entries,
@@ -124,10 +126,10 @@ class DncListApi(APIView):
         data = _json_object(request.data)
         try:
             added = dnc_entry_add(
-                tenant=request.user,
+                tenant=request_tenant(request),
                 phone=_bounded(data, "phone", PHONE_INPUT_MAX_LENGTH),
                 reason=data.get("reason"),
-                added_by=request.user,
+                added_by=request_tenant(request),
             )
         except DoNotCallRefused as error:
             raise _refused(error) from None
@@ -152,15 +154,17 @@ class DncRemoveApi(APIView):
         responses={200: DoNotCallEntrySerializer, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA},
     )
     def post(self, request: Request, entry_id: int) -> Response:
-        entry = dnc_entry_get(tenant=request.user, entry_id=entry_id)
+        entry = dnc_entry_get(tenant=request_tenant(request), entry_id=entry_id)
         data = _json_object(request.data)
         try:
             entry = dnc_entry_remove(
-                entry=entry, reason=data.get("reason"), removed_by=request.user
+                entry=entry, reason=data.get("reason"), removed_by=request_tenant(request)
             )
         except DoNotCallRefused as error:
             raise _refused(error) from None
-        return Response(dnc_entry_resource(dnc_entry_get(tenant=request.user, entry_id=entry.pk)))
+        return Response(
+            dnc_entry_resource(dnc_entry_get(tenant=request_tenant(request), entry_id=entry.pk))
+        )
 
 
 class DncAuditCsvApi(APIView):
@@ -179,11 +183,12 @@ class DncAuditCsvApi(APIView):
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        rows = dnc_audit_list(tenant=request.user)
+        rows = dnc_audit_list(tenant=request_tenant(request))
 
         async def cells() -> Any:
             # A union has no async iterator; two rows per entry at most fit in memory.
-            for phone, action, reason, source, by, at in await sync_to_async(list)(rows):
+            audit: list[tuple[Any, ...]] = await sync_to_async(lambda: list(rows))()
+            for phone, action, reason, source, by, at in audit:
                 yield [phone_for_display(phone), action, reason, source, by, at.isoformat()]
 
         response = StreamingHttpResponse(

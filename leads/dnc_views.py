@@ -21,6 +21,7 @@ from leads.dnc import (
 )
 from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallSource
 from leads.selectors import lead_get
+from leads.tenancy import request_tenant
 
 ENTRIES_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 200
@@ -33,10 +34,10 @@ def dnc_page_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             added = dnc_entry_add(
-                tenant=request.user,
+                tenant=request_tenant(request),
                 phone=request.POST.get("phone", "")[:40],
                 reason=request.POST.get("reason", ""),
-                added_by=request.user,
+                added_by=request_tenant(request),
             )
         except DoNotCallRefused as error:
             errors[error.field] = error.message
@@ -46,7 +47,9 @@ def dnc_page_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{entry.phone} {said} your do-not-call list.")
             return redirect("dnc-page")
     search = request.GET.get("search", "")[:SEARCH_MAX_LENGTH]
-    pages = Paginator(dnc_entry_list(tenant=request.user, search=search), ENTRIES_PER_PAGE)
+    pages = Paginator(
+        dnc_entry_list(tenant=request_tenant(request), search=search), ENTRIES_PER_PAGE
+    )
     page = pages.get_page(request.GET.get("page"))
     return render(
         request,
@@ -65,10 +68,10 @@ def dnc_page_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def dnc_remove_view(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = dnc_entry_get(tenant=request.user, entry_id=entry_id)
+    entry = dnc_entry_get(tenant=request_tenant(request), entry_id=entry_id)
     try:
         dnc_entry_remove(
-            entry=entry, reason=request.POST.get("reason", ""), removed_by=request.user
+            entry=entry, reason=request.POST.get("reason", ""), removed_by=request_tenant(request)
         )
     except DoNotCallRefused as error:
         messages.error(request, f"{entry.phone} was not removed: {error.message}")
@@ -81,14 +84,14 @@ def dnc_remove_view(request: HttpRequest, entry_id: int) -> HttpResponse:
 @login_required
 def lead_dnc_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """List the lead's phone, from the lead page."""
-    lead = lead_get(tenant=request.user, lead_id=lead_id)
+    lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
     try:
         dnc_entry_add(
-            tenant=request.user,
+            tenant=request_tenant(request),
             phone=lead.phone,
             reason=request.POST.get("reason", ""),
             source=DoNotCallSource.LEAD,
-            added_by=request.user,
+            added_by=request_tenant(request),
         )
     except DoNotCallRefused as error:
         messages.error(request, f"Not added to do-not-call: {error.message}")

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -119,6 +119,22 @@ def tenant_events_held() -> Iterator[list[HeldEvent]]:
         yield _held.events
     finally:
         del _held.events
+
+
+async def held_events_publish(events: Iterable[HeldEvent]) -> None:
+    """Publish the events `tenant_events_held` collected, from the caller's event loop.
+
+    As with `send_to_tenant`: a failure is logged, never raised, and `on_sent` follows only an
+    event really handed to the channel layer.
+    """
+    for tenant_id, payload, on_sent in events:
+        try:
+            await send_to_tenant_async(tenant_id, payload)
+        except Exception:
+            logger.exception("event %s for tenant %s was not sent", payload.get("type"), tenant_id)
+        else:
+            if on_sent is not None:
+                on_sent()
 
 
 def send_to_tenant(

@@ -48,7 +48,7 @@ EXPORT_COLUMNS = (
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_FIRST_CHARACTERS = frozenset(FORMULA_PREFIXES)
-SOURCE_ABBREVIATIONS = {LeadSource.NEXTGEN: "NG", LeadSource.MARKETPLACE: "MP"}
+SOURCE_ABBREVIATIONS: dict[str, str] = {LeadSource.NEXTGEN: "NG", LeadSource.MARKETPLACE: "MP"}
 ROWS_PER_CHUNK = 500
 # Path separators become dashes; quotes and control characters, which no file name holds, go.
 FILENAME_REPLACEMENTS = {
@@ -102,7 +102,7 @@ async def spreadsheet_csv(
         yield _drained(buffer)
 
 
-def _cell(lead: Lead, name: str, value: Callable[[Lead], object]) -> object:
+def _cell(lead: Any, name: str, value: Callable[[Lead], object]) -> object:
     # Once the answer has started a failure cannot become an error status, only a cut-off
     # file: one value that cannot be written leaves its cell empty instead.
     try:
@@ -123,18 +123,19 @@ ROW_FIELDS = (
 ROWS_PER_FETCH = 2000
 
 
-class ExportRow(namedtuple("ExportRow", ROW_FIELDS)):
+# Built from ROW_FIELDS so the query and the tuple never disagree; mypy cannot follow that.
+class ExportRow(namedtuple("ExportRow", ROW_FIELDS)):  # type: ignore[misc]
     """A lead as the export reads it: the ROW_FIELDS as attributes, plus `pk` and `name`."""
 
     __slots__ = ()
 
     @property
     def pk(self) -> int:
-        return self.id
+        return self.id  # type: ignore[attr-defined]  # a ROW_FIELDS attribute
 
     @property
     def name(self) -> str:
-        return Lead.name.fget(self)
+        return Lead.name.fget(self)  # type: ignore[attr-defined]  # Lead.name is a property
 
 
 def _row(lead: ExportRow) -> list[str]:
@@ -211,6 +212,7 @@ _NEUTRALISED = (
 
 
 def _sql_cell(name: str) -> tuple[str, list[Any]]:
+    params: list[Any]
     if name in _SQL_FIELDS:
         sql, params = f'"{_SQL_FIELDS[name]}"', []
     else:

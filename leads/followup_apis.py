@@ -15,6 +15,7 @@ from leads.models import LeadEvent, LeadEventKind
 from leads.pagination import PAGE_PARAMETERS, PageParamsSerializer, page_of, page_schema
 from leads.selectors import lead_get
 from leads.serializers import LeadSerializer
+from leads.tenancy import request_tenant
 from leads.timeline import lead_timeline_page
 
 
@@ -44,7 +45,7 @@ class FollowUpListApi(APIView):
         due_at = services.clock() if params.validated_data.get("due") == "now" else None
         return Response(
             page_of(
-                follow_up_list(tenant=request.user, due_at=due_at),
+                follow_up_list(tenant=request_tenant(request), due_at=due_at),
                 page=params.validated_data["page"],
                 limit=params.validated_data["limit"],
                 serialize=lambda page: LeadSerializer(page, many=True).data,
@@ -55,7 +56,9 @@ class FollowUpListApi(APIView):
 class LeadEventSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(LeadEventKind.values)
     by = serializers.CharField(source="by.username", allow_null=True, default=None)
-    data = serializers.DictField(
+    # The resource's field is named data (docs/api.md); it shadows Serializer.data, which an
+    # output-only serializer's fields never read.
+    data = serializers.DictField(  # type: ignore[assignment]
         help_text="Per kind: door/vendor/importId (arrived); fields (vendor_update); "
         "{field: {old, new}} (changed); attemptId, outcome, override (attempt); old/new "
         "(follow_up_*); phone, reason (do_not_call_*)."
@@ -80,12 +83,12 @@ class LeadTimelineApi(APIView):
         },
     )
     def get(self, request: Request, lead_id: int) -> Response:
-        lead = lead_get(tenant=request.user, lead_id=lead_id)
+        lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
         params = PageParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         page, limit = params.validated_data["page"], params.validated_data["limit"]
         events, total = lead_timeline_page(
-            tenant=request.user, lead=lead, start=(page - 1) * limit, limit=limit
+            tenant=request_tenant(request), lead=lead, start=(page - 1) * limit, limit=limit
         )
         return Response(
             {

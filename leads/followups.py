@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import close_old_connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -55,9 +55,7 @@ REFUSALS = {
 }
 
 
-def lead_follow_up_set(
-    *, lead: Lead, at: datetime | None, by: AbstractBaseUser | None, now: datetime
-) -> Lead:
+def lead_follow_up_set(*, lead: Lead, at: datetime | None, by: User | None, now: datetime) -> Lead:
     """Set (or with None clear) the lead's follow-up time, refusing one the rules forbid.
 
     A new time is rung again when it comes due, even if an earlier one was.
@@ -92,7 +90,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def follow_up_list(*, tenant: AbstractBaseUser, due_at: datetime | None = None) -> QuerySet[Lead]:
+def follow_up_list(*, tenant: User, due_at: datetime | None = None) -> QuerySet[Lead]:
     """The tenant's leads with a follow-up, soonest (most overdue) first; with `due_at`, only
     those due by then."""
     leads = Lead.objects.filter(tenant=tenant, next_follow_up_at__isnull=False)

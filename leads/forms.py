@@ -41,7 +41,7 @@ class SignUpForm(UserCreationForm):
     field_order = ["code", "username", "email", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):
-        fields = ["username", "email"]
+        fields = ("username", "email")
 
     def clean_code(self) -> str:
         return self.cleaned_data["code"].strip().upper()

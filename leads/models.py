@@ -62,6 +62,15 @@ class PostgreSQLGinIndex(GinIndex):
         return super().remove_sql(model, schema_editor, **kwargs)
 
 
+# A lead must be reachable: every door refuses one with neither a phone nor an email, and the
+# database's lead_has_phone_or_email check (Lead.Meta) stands behind them.
+NEEDS_PHONE_OR_EMAIL = "A lead needs a phone or an email."
+
+
+def has_phone_or_email(phone: str | None, email: str | None) -> bool:
+    return bool(phone or email)
+
+
 class Lead(models.Model):
     """A prospect in one agent's tenant. Text fields are never NULL: empty means unknown."""
 
@@ -419,6 +428,8 @@ class CallingRule(models.Model):
         for day, given in hours.items():
             if given is None:
                 continue
+            start: time | None
+            end: time | None
             try:
                 start, end = (time.fromisoformat(value) for value in given)
             except (TypeError, ValueError):

@@ -65,6 +65,8 @@ def _nanp_valid_number_pattern() -> re.Pattern[str]:
     region_patterns = []
     for region_code in phonenumbers.region_codes_for_country_code(1):
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region_code)
+        if metadata is None or metadata.general_desc is None:
+            continue  # not in phonenumberslite's tables: no number of that region is valid
         type_patterns = [
             desc.national_number_pattern
             for desc in (getattr(metadata, field) for field in _NUMBER_TYPE_FIELDS)

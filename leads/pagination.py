@@ -123,7 +123,7 @@ def page_of(
     *,
     page: int,
     limit: int,
-    serialize: Callable[[QuerySet], list],
+    serialize: Callable[[QuerySet], Any],
     count_with_page: bool = False,
 ) -> dict[str, Any]:
     """Return the page of `items` and its pagination; `count_with_page` for a query that reads

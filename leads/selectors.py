@@ -4,8 +4,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import IContains
@@ -81,7 +82,7 @@ def lead_list_reads_every_match(filters: LeadFilters) -> bool:
     return _uses_trigram_index(filters.search)
 
 
-def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters()) -> QuerySet[Lead]:
+def lead_list(*, tenant: User, filters: LeadFilters = LeadFilters()) -> QuerySet[Lead]:
     """Return the tenant's leads matching `filters`, in the requested order (id breaks ties)."""
     leads = Lead.objects.filter(tenant=tenant)
     if filters.search.strip():
@@ -102,7 +103,7 @@ def lead_list(*, tenant: AbstractBaseUser, filters: LeadFilters = LeadFilters())
         leads = leads.filter(attempts_total=0)
     if filters.follow_up_due_at is not None:
         leads = leads.filter(next_follow_up_at__lte=filters.follow_up_due_at)
-    columns = (*SORT_FIELDS[filters.sort_by], F("id"))
+    columns: tuple[Any, ...] = (*SORT_FIELDS[filters.sort_by], F("id"))
     if _uses_trigram_index(filters.search):
         # Sorted so that no index gives the order: the planner then reads the (few) matches off
         # the trigram indexes and sorts them, instead of walking the whole tenant in order while
@@ -139,7 +140,7 @@ def lead_next(*, leads: QuerySet[Lead], filters: LeadFilters, after: Lead) -> Le
     return keyed.filter(later).first()
 
 
-def lead_get(*, tenant: AbstractBaseUser, lead_id: int) -> Lead:
+def lead_get(*, tenant: User, lead_id: int) -> Lead:
     """Return the tenant's lead; another tenant's lead is as absent as a missing one."""
     try:
         return Lead.objects.get(tenant=tenant, pk=lead_id)
@@ -147,7 +148,7 @@ def lead_get(*, tenant: AbstractBaseUser, lead_id: int) -> Lead:
         raise Http404("No such lead.") from None
 
 
-def disposition_list(*, tenant: AbstractBaseUser) -> QuerySet[Disposition]:
+def disposition_list(*, tenant: User) -> QuerySet[Disposition]:
     """Return the defaults plus the tenant's own dispositions, in display order."""
     return Disposition.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant)).order_by(
         "order", "name"
@@ -157,7 +158,7 @@ def disposition_list(*, tenant: AbstractBaseUser) -> QuerySet[Disposition]:
 # --- The desk page: who may be called now, who is waiting -------------------------------------
 
 
-def lead_time_zones(*, tenant: AbstractBaseUser) -> list[str]:
+def lead_time_zones(*, tenant: User) -> list[str]:
     """The tenant's distinct time zones, one index probe each (a DISTINCT would read every lead)."""
     zones: list[str] = []
     tenant_leads = Lead.objects.filter(tenant=tenant).order_by("time_zone")
@@ -176,7 +177,7 @@ class WaitingLeads:
     oldest_created_at: datetime | None
 
 
-def lead_waiting_summary(*, tenant: AbstractBaseUser) -> WaitingLeads:
+def lead_waiting_summary(*, tenant: User) -> WaitingLeads:
     """Leads nobody has worked yet (status New, no disposition) and that may be called: how
     many, since when. A lead on the do-not-call list is not waiting for a call."""
     waiting = Lead.objects.filter(

@@ -5,18 +5,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import ValidationError
 
 from leads.bounds import MAX_PRICE
+from leads.errors import InvalidInput
 from leads.events import (
     send_to_tenant,
     send_to_tenant_on_commit,
@@ -24,7 +24,14 @@ from leads.events import (
     sockets_close_on_commit,
     user_group_name,
 )
-from leads.models import DoNotCallEntry, InvitePasscode, Lead, LeadStatus
+from leads.models import (
+    NEEDS_PHONE_OR_EMAIL,
+    DoNotCallEntry,
+    InvitePasscode,
+    Lead,
+    LeadStatus,
+    has_phone_or_email,
+)
 from leads.normalize import time_zone_for
 from leads.serializers import lead_resource
 from leads.timeline import EventKind, changes_of, lead_event_record, vendor_fields
@@ -57,7 +64,7 @@ def _conflicting_field(error: IntegrityError) -> str:
     return "non_field_errors"
 
 
-def lead_update(*, lead: Lead, changes: dict[str, Any], by: AbstractBaseUser | None = None) -> Lead:
+def lead_update(*, lead: Lead, changes: dict[str, Any], by: User | None = None) -> Lead:
     """Apply already-normalised `changes` (model field names) and tell the tenant's screens.
 
     A change that would give the lead another lead's phone or email is refused. Changes of
@@ -70,8 +77,8 @@ def lead_update(*, lead: Lead, changes: dict[str, Any], by: AbstractBaseUser | N
         setattr(lead, name, value)
     if "state" in changes or "phone" in changes:
         lead.time_zone = time_zone_for(lead.state, lead.phone)
-    if not lead.phone and not lead.email:
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+    if not has_phone_or_email(lead.phone, lead.email):
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
     try:
         with transaction.atomic():
             lead.save(update_fields=[*changes, "time_zone", "updated_at"])
@@ -95,13 +102,11 @@ def lead_update(*, lead: Lead, changes: dict[str, Any], by: AbstractBaseUser | N
             send_to_tenant_on_commit(lead.tenant_id, lead_updated_event(lead))
     except IntegrityError as error:
         field = _conflicting_field(error)
-        raise ValidationError({field: ["Another lead of yours already has this value."]}) from None
+        raise InvalidInput({field: ["Another lead of yours already has this value."]}) from None
     return lead
 
 
-def agent_create(
-    *, username: str, password: str, email: str = "", is_admin: bool = False
-) -> AbstractBaseUser:
+def agent_create(*, username: str, password: str, email: str = "", is_admin: bool = False) -> User:
     """Create an agent, the owner of one tenant; an admin agent is a staff superuser."""
     user_model = get_user_model()
     if is_admin:
@@ -236,8 +241,8 @@ def _without_taken_keys(
 def _new_lead_values(incoming: Mapping[str, Any]) -> dict[str, Any]:
     values = lead_merge(None, incoming)
     # A NextGen id alone may update its lead, but cannot make one (lead_has_phone_or_email).
-    if not (values.get("phone") or values.get("email")):
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+    if not has_phone_or_email(values.get("phone"), values.get("email")):
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
     values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
     return values
 
@@ -312,16 +317,16 @@ def lead_upsert(*, tenant_id: int, incoming: Mapping[str, Any]) -> LeadUpsertRes
         if incoming.get(name):
             keys |= Q(**{name: incoming[name]})
     if not keys:
-        raise ValidationError({"phone": ["A lead needs a phone or an email."]})
+        raise InvalidInput({"phone": [NEEDS_PHONE_OR_EMAIL]})
 
-    can_be_new = bool(incoming.get("phone") or incoming.get("email"))
+    can_be_new = has_phone_or_email(incoming.get("phone"), incoming.get("email"))
     if can_be_new and not transaction.get_connection().in_atomic_block:
         # Most deliveries are new leads. Outside a transaction the INSERT commits by itself:
         # one round trip instead of six. A unique key already taken means a match exists.
         values = _new_lead_values(incoming)
         try:
-            lead = _lead_insert(tenant_id=tenant_id, values=values)
-            return LeadUpsertResult(lead=lead, is_new=True, changed_fields=list(values))
+            inserted = _lead_insert(tenant_id=tenant_id, values=values)
+            return LeadUpsertResult(lead=inserted, is_new=True, changed_fields=list(values))
         except IntegrityError:
             pass
 
@@ -407,7 +412,7 @@ def invite_passcode_redeem(*, code: str, now: datetime | None = None) -> InviteP
 
 def agent_sign_up(
     *, code: str, username: str, password: str, email: str = "", now: datetime | None = None
-) -> AbstractBaseUser:
+) -> User:
     """Create an agent with one use of the passcode; nothing is used if the agent is not made."""
     with transaction.atomic():
         invite_passcode_redeem(code=code, now=now)
@@ -507,7 +512,8 @@ def lead_restore_unchanged(
                 if lead.updated_at != version:
                     continue
                 for name, value in values.items():
-                    model_field = Lead._meta.get_field(name)
+                    # Restores hold the lead's own columns only, never a relation's reverse side.
+                    model_field = cast(Field, Lead._meta.get_field(name))
                     setattr(lead, model_field.attname, model_field.to_python(value))
                 lead.save(update_fields=[*values, "updated_at"])
                 send_to_tenant_on_commit(tenant_id, lead_updated_event(lead))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import QuerySet
@@ -28,7 +28,7 @@ def lead_event_record(
     lead: Lead,
     kind: str,
     at: datetime,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> LeadEvent:
     return LeadEvent.objects.create(
@@ -128,14 +128,14 @@ def vendor_fields(changes: Iterable[str]) -> list[str]:
     return sorted(camel_case(name) for name in changes if name not in ("updated_at", "time_zone"))
 
 
-def lead_timeline(*, tenant: AbstractBaseUser, lead: Lead) -> QuerySet[LeadEvent]:
+def lead_timeline(*, tenant: User, lead: Lead) -> QuerySet[LeadEvent]:
     return (
         LeadEvent.objects.filter(tenant=tenant, lead=lead).select_related("by").order_by("at", "id")
     )
 
 
 def lead_timeline_page(
-    *, tenant: AbstractBaseUser, lead: Lead, start: int, limit: int
+    *, tenant: User, lead: Lead, start: int, limit: int
 ) -> tuple[list[LeadEvent], int]:
     """Events `start` to `start + limit` of the whole story (arrival first), and how many."""
     events = lead_timeline(tenant=tenant, lead=lead)

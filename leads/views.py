@@ -35,6 +35,7 @@ from leads.selectors import (
     lead_waiting_summary,
 )
 from leads.serializers import lead_resource
+from leads.tenancy import request_tenant
 
 # The table's columns that sort, with the API's sortBy names.
 SORTABLE_COLUMNS = (
@@ -203,9 +204,9 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     page, limit = params.validated_data["page"], params.validated_data["limit"]
     now = services.clock()
     if callable_only:
-        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=now)
+        leads = lead_list_callable_now(tenant=request_tenant(request), filters=filters, now=now)
     else:
-        leads = lead_list(tenant=request.user, filters=filters)
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
     page_leads, counted = None, None
     if not callable_only and lead_list_reads_every_match(filters):
         page_leads, counted = counted_page_slice(leads, start=(page - 1) * limit, limit=limit)
@@ -213,7 +214,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
     pages = max(1, math.ceil(total / limit))
     page = min(page, pages)
     start = (page - 1) * limit
-    if counted is None:
+    if counted is None or page_leads is None:  # counted comes with its page
         page_leads = page_slice(leads, start=start, limit=limit)
     rules = calling_rules()
     rows = [desk_row(lead, now, rules) for lead in page_leads]
@@ -244,7 +245,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             )
         columns.append(column)
 
-    dispositions = list(disposition_list(tenant=request.user))
+    dispositions = list(disposition_list(tenant=request_tenant(request)))
     looks = {d.name: d for d in dispositions}
     for row in rows:
         look = looks.get(row["disposition"])
@@ -305,7 +306,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             + urlencode({k: v for k, v in api_query.items() if k != "limit"}),
             "desk_config": desk_config,
             "dispositions": dispositions,
-            "waiting": waiting_context(request.user, now),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 
@@ -313,7 +314,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = lead_get(tenant=request.user, lead_id=lead_id)
+    lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
     now = services.clock()
     resource = lead_resource(lead)
     yes_no = {True: "Yes", False: "No", None: ""}
@@ -409,8 +410,10 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             "groups": groups,
             "age": age_label(lead.created_at, now),
             "callability": callability_context(lead, now),
-            "do_not_call_entry": dnc_entry_for_phone(tenant=request.user, phone=lead.phone),
-            **call_loop_context(tenant=request.user, lead=lead),
+            "do_not_call_entry": dnc_entry_for_phone(
+                tenant=request_tenant(request), phone=lead.phone
+            ),
+            **call_loop_context(tenant=request_tenant(request), lead=lead),
             "dnc_reason_max_length": DNC_REASON_MAX_LENGTH,
             "statuses": LeadStatus.values,
             "disposition_choices": [
@@ -420,10 +423,10 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
                     "emoji": d.emoji,
                     "status": STATUS_FOR_DISPOSITION.get(d.name.lower(), ""),
                 }
-                for d in disposition_list(tenant=request.user)
+                for d in disposition_list(tenant=request_tenant(request))
             ],
             "desk_query": _desk_query(request),
-            "waiting": waiting_context(request.user, now),
+            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 
@@ -434,13 +437,15 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 def lead_next_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Go to the lead after this one in the desk's filters and order (the query the lead page
     was opened with); after the last one, back to that desk."""
-    after = lead_get(tenant=request.user, lead_id=lead_id)
+    after = lead_get(tenant=request_tenant(request), lead_id=lead_id)
     params, callable_only, _errors = _desk_params(request.GET)
     filters = params.filters()
     if callable_only:
-        leads = lead_list_callable_now(tenant=request.user, filters=filters, now=services.clock())
+        leads = lead_list_callable_now(
+            tenant=request_tenant(request), filters=filters, now=services.clock()
+        )
     else:
-        leads = lead_list(tenant=request.user, filters=filters)
+        leads = lead_list(tenant=request_tenant(request), filters=filters)
     following = lead_next(leads=leads, filters=filters, after=after)
     query = _desk_query(request)
     if following is None:
@@ -452,7 +457,7 @@ def lead_next_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 def waiting_view(request: HttpRequest) -> JsonResponse:
     """The header's speed-to-lead figures, re-read by the page after live events."""
-    return JsonResponse(waiting_context(request.user, services.clock()))
+    return JsonResponse(waiting_context(request_tenant(request), services.clock()))
 
 
 def client_address(request: HttpRequest) -> str:

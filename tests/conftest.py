@@ -1,13 +1,16 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from crokodial.celery import app as celery_app
 from tests.factories import make_agent
+from tests.helpers import nextgen_credentials
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -130,3 +133,38 @@ def other_client(other_agent) -> APIClient:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def credentials(agent) -> dict[str, str]:
+    """The agent's webhook pair, as the vendor sends it (`sid`, `apikey` headers)."""
+    return nextgen_credentials(agent)
+
+
+@pytest.fixture
+def other_credentials(other_agent) -> dict[str, str]:
+    return nextgen_credentials(other_agent)
+
+
+# Every channel layer production can run on: the embedded default (no REDIS_URL), Redis pub/sub
+# (CHANNEL_LAYER=pubsub, the default with Redis) and the list-based Redis layer (=lists).
+CHANNEL_LAYER_PARAMS = [
+    "in_memory",
+    *(pytest.param(name, marks=pytest.mark.redis) for name in settings.CHANNEL_LAYER_BACKENDS),
+]
+
+
+@pytest.fixture(params=CHANNEL_LAYER_PARAMS)
+def channel_layer(request, settings) -> str:
+    """Run the test on each channel layer production can use; return its name."""
+    if request.param == "in_memory":
+        backend = "channels.layers.InMemoryChannelLayer"
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend}}
+    else:
+        backend = settings.CHANNEL_LAYER_BACKENDS[request.param]
+        # A prefix of its own, so test runs sharing the Redis server cannot hear each other.
+        config = {"hosts": [settings.REDIS_URL], "prefix": f"test-{uuid.uuid4().hex[:8]}"}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend, "CONFIG": config}}
+    layer = get_channel_layer()
+    assert f"{type(layer).__module__}.{type(layer).__name__}" == backend
+    return request.param

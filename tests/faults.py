@@ -12,12 +12,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import wait_for
 from tests.server import ROOT, free_port
 
 HOST = "127.0.0.1"
@@ -33,12 +33,9 @@ def _port_open(port: int) -> bool:
         return False
 
 
-def _wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.05)
+def _wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    if not wait_for(condition, timeout, poll=0.05):
+        raise RuntimeError(f"{what} did not happen within {timeout} s")
 
 
 def _pg_bin(name: str) -> str:

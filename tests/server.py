@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -25,20 +25,6 @@ UVICORN_OPTIONS = [
     *("--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"),
     *("--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--no-access-log"),
 ]
-
-
-def wait_for(condition: Callable[[], object], timeout: float) -> bool:
-    """Poll `condition` until it holds (True) or `timeout` seconds pass (False).
-
-    For what another process does (a worker storing leads, a server answering): the timeout is a
-    ceiling, never a measured delay.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def free_port() -> int:

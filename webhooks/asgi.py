@@ -10,7 +10,6 @@ their database connections (docs/webhook.md, "How a delivery travels"), and the 
 
 import asyncio
 import json
-import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -22,11 +21,9 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from leads.events import HeldEvent, send_to_tenant_async, tenant_events_held
+from leads.events import HeldEvent, held_events_publish, tenant_events_held
 from leads.normalize import normalizer_warm_up
 from webhooks.intake import WebhookAnswer, nextgen_webhook_answer
-
-logger = logging.getLogger("crokodial.webhooks")
 
 # The route's one home is webhooks/urls.py; with or without its trailing slash.
 WEBHOOK_PATH = re.compile(re.escape(reverse("webhooks:nextgen").rstrip("/")) + "/?")
@@ -109,13 +106,6 @@ def with_vendor_webhook(django_app: ASGIApp) -> ASGIApp:
         answer, events = await answer_in_thread(headers, body, received_at)
         await _send_json(send, answer.status, answer.body, answer.headers)
         # After the commit (the thread has returned) and after the vendor has its answer.
-        for tenant_id, payload, on_sent in events:
-            try:
-                await send_to_tenant_async(tenant_id, payload)
-            except Exception:
-                logger.exception("event %s for tenant %s was not sent", payload["type"], tenant_id)
-            else:
-                if on_sent is not None:
-                    on_sent()
+        await held_events_publish(events)
 
     return app

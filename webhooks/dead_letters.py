@@ -4,14 +4,19 @@ Writes, like `webhooks.services`; kept apart because only the worker and the adm
 """
 
 import datetime
+from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from webhooks import metrics
 from webhooks.models import DeadLetterStatus, QueuedLeadDeadLetter
+
+# webhooks.tasks.nextgen_lead_persist, named here because that module imports this one.
+NEXTGEN_LEAD_PERSIST_TASK = "webhooks.tasks.nextgen_lead_persist"
 
 
 def dead_letter_record(
@@ -60,8 +65,6 @@ def dead_letter_redrive(*, letters: list[QueuedLeadDeadLetter]) -> int:
 
     Return how many were queued. A re-driven lead that fails again reopens its record.
     """
-    from webhooks.tasks import nextgen_lead_persist  # the task module imports this one
-
     queued = 0
     for letter in letters:
         if letter.status != DeadLetterStatus.OPEN:
@@ -76,19 +79,21 @@ def dead_letter_redrive(*, letters: list[QueuedLeadDeadLetter]) -> int:
             )
             if not updated:
                 continue
-            transaction.on_commit(
-                lambda letter=letter: nextgen_lead_persist.apply_async(
-                    args=[
-                        letter.tenant_id,
-                        letter.payload,
-                        letter.trace_id,
-                        letter.stub_id,
-                        letter.first_seen_at.timestamp(),
-                    ],
-                    argsrepr=f"[{letter.tenant_id}, <lead>, {letter.trace_id!r}, "
-                    f"{letter.stub_id!r}]",
-                    kwargsrepr="{}",
-                )
-            )
+            transaction.on_commit(partial(_queue_again, letter))
         queued += 1
     return queued
+
+
+def _queue_again(letter: QueuedLeadDeadLetter) -> None:
+    # By name: webhooks.tasks imports this module, not the other way round.
+    current_app.signature(NEXTGEN_LEAD_PERSIST_TASK).apply_async(
+        args=[
+            letter.tenant_id,
+            letter.payload,
+            letter.trace_id,
+            letter.stub_id,
+            letter.first_seen_at.timestamp(),
+        ],
+        argsrepr=f"[{letter.tenant_id}, <lead>, {letter.trace_id!r}, {letter.stub_id!r}]",
+        kwargsrepr="{}",
+    )

@@ -39,8 +39,6 @@ from webhooks.tasks import nextgen_lead_persist
 
 logger = logging.getLogger("crokodial.webhooks")
 
-# Enforced at the edge (crokodial.edge), before the body is read.
-MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_SECONDS = 5
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -54,7 +52,7 @@ class WebhookAnswer:
 
 class Rejected(Exception):
     def __init__(
-        self, status: int, error: str, fields: dict | None = None, headers: dict | None = None
+        self, status: int, error: str, fields: Any = None, headers: dict | None = None
     ) -> None:
         super().__init__(error)
         self.status, self.error, self.fields = status, error, fields
@@ -156,16 +154,18 @@ def _store(
             tenant_id=tenant_id, fields=fields, trace_id=trace_id, received_at=received_at
         )
     )
-    is_new = delivery.result.is_new
+    result = delivery.result
+    assert result is not None  # nextgen_lead_receive stored it
+    is_new = result.is_new
     body = {
         "success": True,
-        "leadId": delivery.result.lead.pk,
+        "leadId": result.lead.pk,
         "isNew": is_new,
         # Inside an outer transaction the event waits for that commit: time so far.
         "processMs": delivery.process_ms or elapsed_ms(received_at),
         "traceId": trace_id,
     }
-    if delivery.result.lead.do_not_call:
+    if result.lead.do_not_call:
         # Only when listed: the answer of CONTRACT §4 keeps its keys for every other lead.
         body["doNotCall"] = True
     return WebhookAnswer(status=HTTPStatus.CREATED if is_new else HTTPStatus.OK, body=body)

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.bounds import MAX_PRICE
-from leads.models import LeadSource
+from leads.models import NEEDS_PHONE_OR_EMAIL, LeadSource, has_phone_or_email
 from leads.normalize import (
     InvalidValue,
     format_height,
@@ -200,10 +200,9 @@ class NextGenLeadSerializer(serializers.Serializer):
         return price
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not (attrs.get("phone") or attrs.get("phone_number") or attrs.get("email")):
-            raise serializers.ValidationError(
-                {"phone": ["A lead needs a phone or an email."]}, code="required"
-            )
+        phone = attrs.get("phone") or attrs.get("phone_number")
+        if not has_phone_or_email(phone, attrs.get("email")):
+            raise serializers.ValidationError({"phone": [NEEDS_PHONE_OR_EMAIL]}, code="required")
         try:
             attrs["zip_code"] = normalize_zip(attrs.get("zip_code") or "", attrs.get("state") or "")
         except InvalidValue as error:

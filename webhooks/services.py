@@ -4,10 +4,12 @@ import logging
 import secrets
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
@@ -35,7 +37,7 @@ def api_key_hash(api_key: str) -> str:
 
 
 def nextgen_credential_issue(
-    *, tenant: AbstractBaseUser, rotate: bool = False, sid: str = "", api_key: str = ""
+    *, tenant: User, rotate: bool = False, sid: str = "", api_key: str = ""
 ) -> tuple[NextGenCredential, str]:
     """Create the tenant's webhook credentials and return them with the plain api key.
 
@@ -113,6 +115,7 @@ def nextgen_lead_receive(*, delivery: NextGenDelivery) -> NextGenDelivery:
 def _announce(delivery: NextGenDelivery) -> None:
     delivery.process_ms = elapsed_ms(delivery.received_at)
     result = delivery.result
+    assert result is not None  # stored before the commit that announces it
     event: dict[str, Any] = {"lead": lead_resource(result.lead), "traceId": delivery.trace_id}
     if delivery.stub_id:
         event["stubId"] = delivery.stub_id
@@ -244,7 +247,7 @@ def nextgen_stub_event(*, stub_id: str, fields: dict[str, Any], trace_id: str) -
     }
 
 
-def nextgen_leads_receive(*, deliveries: list[NextGenDelivery]) -> None:
+def nextgen_leads_receive(*, deliveries: Sequence[NextGenDelivery]) -> None:
     """`nextgen_lead_receive` for each delivery, in one transaction: one commit for the batch,
     and each lead announced once it is committed. All or nothing.
 
@@ -271,7 +274,7 @@ def _lead_keys(delivery: NextGenDelivery) -> list[tuple[int, str, Any]]:
 
 
 def _new_leads_by_tenant(
-    deliveries: list[NextGenDelivery],
+    deliveries: Sequence[NextGenDelivery],
 ) -> defaultdict[int, list[NextGenDelivery]]:
     shared = Counter(key for delivery in deliveries for key in _lead_keys(delivery))
     candidates: defaultdict[int, list[NextGenDelivery]] = defaultdict(list)
@@ -329,4 +332,4 @@ def _new_leads_store(*, tenant_id: int, deliveries: list[NextGenDelivery]) -> No
         delivery.result = LeadUpsertResult(
             lead=lead, is_new=outcome == IMPORTED, changed_fields=list(delivery.fields)
         )
-        transaction.on_commit(lambda delivery=delivery: _announce(delivery))
+        transaction.on_commit(partial(_announce, delivery))

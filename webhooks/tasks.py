@@ -21,7 +21,7 @@ from django.db import (
 )
 
 from webhooks.batching import BatchFailed, GroupCommit
-from webhooks.dead_letters import dead_letter_record
+from webhooks.dead_letters import NEXTGEN_LEAD_PERSIST_TASK, dead_letter_record
 from webhooks.serializers import nextgen_payload_validate
 from webhooks.services import NextGenDelivery, nextgen_lead_receive, nextgen_leads_receive
 
@@ -58,7 +58,13 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    name=NEXTGEN_LEAD_PERSIST_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
 def nextgen_lead_persist(
     self,
     tenant_id: int,

@@ -1,9 +1,10 @@
 from django.urls import re_path
 
 from webhooks.apis import NextGenWebhookApi
+from webhooks.routes import NEXTGEN_WEBHOOK_ROUTE
 
 app_name = "webhooks"
 
 urlpatterns = [
-    re_path(r"^webhooks/nextgen/?$", NextGenWebhookApi.as_view(), name="nextgen"),
+    re_path(rf"^{NEXTGEN_WEBHOOK_ROUTE}$", NextGenWebhookApi.as_view(), name="nextgen"),
 ]

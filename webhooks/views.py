@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from leads.tenancy import request_tenant
 from webhooks.models import NextGenCredential
 from webhooks.services import CredentialExists, nextgen_credential_issue
 
@@ -32,14 +33,16 @@ def integration_view(request: HttpRequest) -> HttpResponse:
             error = "Tick the box to confirm: the current key stops working at once."
         else:
             try:
-                _credential, api_key = nextgen_credential_issue(tenant=request.user, rotate=rotate)
+                _credential, api_key = nextgen_credential_issue(
+                    tenant=request_tenant(request), rotate=rotate
+                )
             except CredentialExists:
                 error = "You already have credentials; rotate them to get a new key."
             else:
                 request.session[NEW_API_KEY] = api_key
                 return redirect("integration-page")
     api_key = request.session.pop(NEW_API_KEY, "")
-    credential = _active_credential(request.user)
+    credential = _active_credential(request_tenant(request))
     return render(
         request,
         "leads/integration.html",

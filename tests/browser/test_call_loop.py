@@ -15,7 +15,7 @@ from leads.models import CallAttempt, Lead
 from tests.browser.conftest import celery_worker, server_env
 from tests.browser.test_desk import STEP, Tab, log_in
 from tests.factories import make_agent, make_lead
-from tests.server import wait_for
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

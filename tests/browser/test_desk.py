@@ -1,6 +1,5 @@
 """The dashboard in a real Chromium against a real server process (Issue 6)."""
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,6 +17,7 @@ from leads import services
 from leads.models import InvitePasscode, Lead
 from tests.browser.conftest import celery_worker, server_env
 from tests.factories import PASSWORD, make_agent, make_disposition, make_lead
+from tests.helpers import nextgen_body
 from tests.server import live_server
 from webhooks.services import nextgen_credential_issue
 
@@ -66,7 +66,7 @@ def log_in(context: BrowserContext, base_url: str, username: str) -> Tab:
 
 
 def nextgen_lead(**overrides: Any) -> dict[str, Any]:
-    body = json.loads((WEBHOOK_FIXTURES / "nextgen_data.json").read_text())
+    body = nextgen_body()
     number = uuid.uuid4().int % 10_000
     body.update(
         lead_id=f"NG-BROWSER-{uuid.uuid4().hex[:10]}",

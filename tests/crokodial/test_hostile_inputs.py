@@ -26,16 +26,13 @@ from leads.bounds import MAX_PRICE
 from leads.events import send_to_tenant_async
 from leads.models import Lead
 from tests.factories import PASSWORD, make_agent, make_lead
+from tests.helpers import nextgen_body
 from tests.server import live_server, shared_database_env
 from webhooks.services import nextgen_credential_issue
 
 FIXTURES = Path(__file__).parents[1] / "webhooks" / "fixtures"
 TIMEOUT = 3  # a ceiling for an expected socket frame, not a measured delay
 UPLOAD_LIMIT = 256 * 1024  # the live server's IMPORT_MAX_BYTES, so size cases stay small
-
-
-def nextgen(**overrides: Any) -> dict[str, Any]:
-    return {**json.loads((FIXTURES / "nextgen_data.json").read_text()), **overrides}
 
 
 def nested(depth: int) -> str:
@@ -142,7 +139,7 @@ def post_data_first(live: dict[str, Any]) -> None:
     """Store the lead an `ad` will be added to, priced near the column's limit."""
     response = httpx.post(
         f"{live['base_url']}/api/webhooks/nextgen",
-        json=nextgen(lead_id="AD-1", product="data", price=str(MAX_PRICE - 1)),
+        json=nextgen_body(lead_id="AD-1", product="data", price=str(MAX_PRICE - 1)),
         headers=live["webhook"],
     )
     assert response.status_code == HTTPStatus.CREATED, response.text
@@ -155,48 +152,50 @@ WEBHOOK_CASES = [
     Case("nested-in-extras", "POST", WEBHOOK, 400, auth="webhook",
          body='{"phone": "2104611180", "extra": ' + nested(40) + "}"),
     Case("not-json", "POST", WEBHOOK, 400, body="{first_name: Ann", auth="webhook"),
-    Case("json-array", "POST", WEBHOOK, 400, body=[nextgen()], auth="webhook"),
+    Case("json-array", "POST", WEBHOOK, 400, body=[nextgen_body()], auth="webhook"),
     Case("json-string", "POST", WEBHOOK, 400, body='"lead"', auth="webhook"),
     Case("nan", "POST", WEBHOOK, 400, body='{"phone": "2104611180", "age": NaN}', auth="webhook"),
-    Case("infinity-price", "POST", WEBHOOK, 400, body=nextgen(price=float("inf")) | {},
+    Case("infinity-price", "POST", WEBHOOK, 400, body=nextgen_body(price=float("inf")) | {},
          auth="webhook", content_type="application/json"),
     Case("invalid-utf8", "POST", WEBHOOK, 400, body=b'{"first_name": "\xff\xfe"}',
          auth="webhook"),
-    Case("nul-in-name", "POST", WEBHOOK, 400, body=nextgen(first_name="A\x00nn"), auth="webhook"),
-    Case("nul-in-extra-key", "POST", WEBHOOK, 400, body=nextgen(**{"x\x00": 1}), auth="webhook"),
+    Case("nul-in-name", "POST", WEBHOOK, 400, body=nextgen_body(first_name="A\x00nn"),
+         auth="webhook"),
+    Case("nul-in-extra-key", "POST", WEBHOOK, 400, body=nextgen_body(**{"x\x00": 1}),
+         auth="webhook"),
     Case("nul-in-form", "POST", WEBHOOK, 400, body="phone=2104611180&first_name=A%00",
          content_type="application/x-www-form-urlencoded", auth="webhook"),
-    Case("overlong-name", "POST", WEBHOOK, 400, body=nextgen(first_name="A" * 101),
+    Case("overlong-name", "POST", WEBHOOK, 400, body=nextgen_body(first_name="A" * 101),
          auth="webhook"),
-    Case("price-past-column", "POST", WEBHOOK, 400, body=nextgen(price="123456789012"),
+    Case("price-past-column", "POST", WEBHOOK, 400, body=nextgen_body(price="123456789012"),
          auth="webhook"),
-    Case("negative-price", "POST", WEBHOOK, 400, body=nextgen(price="-5"), auth="webhook"),
-    Case("list-for-age", "POST", WEBHOOK, 400, body=nextgen(age=[70]), auth="webhook"),
-    Case("float-household", "POST", WEBHOOK, 400, body=nextgen(household_size=2.5),
+    Case("negative-price", "POST", WEBHOOK, 400, body=nextgen_body(price="-5"), auth="webhook"),
+    Case("list-for-age", "POST", WEBHOOK, 400, body=nextgen_body(age=[70]), auth="webhook"),
+    Case("float-household", "POST", WEBHOOK, 400, body=nextgen_body(household_size=2.5),
          auth="webhook"),
-    Case("huge-int-age", "POST", WEBHOOK, 400, body=nextgen(age=10**30), auth="webhook"),
+    Case("huge-int-age", "POST", WEBHOOK, 400, body=nextgen_body(age=10**30), auth="webhook"),
     Case("bool-for-phone", "POST", WEBHOOK, 400, body={"phone": True}, auth="webhook"),
     Case("no-phone-no-email", "POST", WEBHOOK, 400, body={"first_name": "Ann"}, auth="webhook"),
     Case("over-1mb", "POST", WEBHOOK, 413, auth="webhook",
-         body=nextgen(notes_extra="x" * (1024 * 1024))),
-    Case("no-credentials", "POST", WEBHOOK, 401, body=nextgen(), auth="anonymous"),
+         body=nextgen_body(notes_extra="x" * (1024 * 1024))),
+    Case("no-credentials", "POST", WEBHOOK, 401, body=nextgen_body(), auth="anonymous"),
     Case("get-is-405", "GET", WEBHOOK, 405, auth="webhook"),
     # Documented successes: stored as sent, and (below) the event still reaches the agent.
     Case("30-digit-extra", "POST", WEBHOOK, 201, auth="webhook", stored_leads=1,
-         body=nextgen(account_number=123456789012345678901234567890)),
+         body=nextgen_body(account_number=123456789012345678901234567890)),
     Case("ad-sum-past-column-is-capped", "POST", WEBHOOK, 200, auth="webhook",
-         body=nextgen(lead_id="AD-1", product="ad", price="50.00"), before=post_data_first),
+         body=nextgen_body(lead_id="AD-1", product="ad", price="50.00"), before=post_data_first),
 ]  # fmt: skip
 FAST_PATH_CASES = [
     Case("fast-nested-1000", "POST", WEBHOOK, 400, body=nested(1000), auth="webhook"),
     Case("fast-not-json", "POST", WEBHOOK, 400, body="{", auth="webhook"),
-    Case("fast-nul", "POST", WEBHOOK, 400, body=nextgen(city="\x00"), auth="webhook"),
-    Case("fast-overlong", "POST", WEBHOOK, 400, body=nextgen(city="c" * 101), auth="webhook"),
-    Case("fast-price-past-column", "POST", WEBHOOK, 400, body=nextgen(price="1e12"),
+    Case("fast-nul", "POST", WEBHOOK, 400, body=nextgen_body(city="\x00"), auth="webhook"),
+    Case("fast-overlong", "POST", WEBHOOK, 400, body=nextgen_body(city="c" * 101), auth="webhook"),
+    Case("fast-price-past-column", "POST", WEBHOOK, 400, body=nextgen_body(price="1e12"),
          auth="webhook"),
     Case("fast-no-contact", "POST", WEBHOOK, 400, body={"city": "Austin"}, auth="webhook"),
     Case("fast-over-1mb", "POST", WEBHOOK, 413, body="x" * (1024 * 1024 + 1), auth="webhook"),
-    Case("fast-bad-credentials", "POST", WEBHOOK, 401, body=nextgen(), auth="anonymous",
+    Case("fast-bad-credentials", "POST", WEBHOOK, 401, body=nextgen_body(), auth="anonymous",
          headers={"sid": "ng_nope", "apikey": "nope"}),
 ]  # fmt: skip
 

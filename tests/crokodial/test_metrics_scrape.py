@@ -1,6 +1,5 @@
 """CONTRACT §8: one scrape of /metrics answers for every web process and the worker."""
 
-import json
 import tempfile
 import time
 from http import HTTPStatus
@@ -12,8 +11,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from leads.models import Lead
+from tests.helpers import nextgen_body, nextgen_credentials
 from tests.server import celery_worker, live_server, shared_database_env
-from webhooks.services import nextgen_credential_issue
 
 pytestmark = [
     pytest.mark.postgres,
@@ -50,9 +49,8 @@ def _web_processes_that_answered(directory: str) -> set[str]:
 
 
 def test_every_scrape_counts_the_deliveries_of_both_web_processes_and_the_worker(agent):
-    credential, api_key = nextgen_credential_issue(tenant=agent)
-    vendor_headers = {"sid": credential.sid, "apikey": api_key}
-    body = json.loads((FIXTURES / "nextgen_data.json").read_text())
+    vendor_headers = nextgen_credentials(agent)
+    body = nextgen_body()
     stored = Lead.objects.filter(tenant=agent)
     with tempfile.TemporaryDirectory() as metrics_dir:
         env = shared_database_env(

@@ -11,7 +11,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from crokodial.api import server_error
+from crokodial.api_errors import server_error
 from crokodial.outages import (
     ServiceUnavailableMiddleware,
     refuse_sockets_during_outages,

@@ -30,6 +30,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
 from tests.faults import PrivatePostgres, manage, private_postgres, private_redis
+from tests.helpers import nextgen_body, wait_for
 from tests.server import celery_worker, live_server
 from webhooks.services import CREDENTIAL_CACHE_SECONDS
 
@@ -95,7 +96,7 @@ class Doors:
     def __init__(self, default_url: str, fast_url: str, seed: dict, scenario: str) -> None:
         self.default_url, self.fast_url, self.seed = default_url, fast_url, seed
         self.scenario, self.numbers = scenario, count()
-        self.sample = json.loads((FIXTURES / "nextgen_data.json").read_text())
+        self.sample = nextgen_body()
 
     def all(self) -> list[Callable[[httpx.Client], Answer]]:
         return [
@@ -255,13 +256,6 @@ def _counts(answers: list[Answer]) -> dict[int, int]:
     return counts
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = STEP_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.2)
-
-
 def _healthy(base_url: str) -> bool:
     try:
         return httpx.get(f"{base_url}/api/health", timeout=5).status_code == HTTPStatus.OK
@@ -297,7 +291,9 @@ def stack(scenario: str, *, redis_appendonly: bool = False) -> Iterator[tuple]:
         default_url = stack.enter_context(live_server({**env, "USE_FAST_PATH": "0"}))
         fast_url = stack.enter_context(live_server({**env, "USE_FAST_PATH": "1"}, procfile=True))
         stack.enter_context(celery_worker(env, concurrency=8, wait_ready=True))
-        _wait_for(lambda: _healthy(fast_url) and _healthy(default_url), 30)
+        assert wait_for(lambda: _healthy(fast_url) and _healthy(default_url), 30, poll=0.2), (
+            "did not happen in time"
+        )
         yield database, redis, Doors(default_url, fast_url, seed, scenario), (default_url, fast_url)
 
 
@@ -315,7 +311,9 @@ def _outage(
         time.sleep(OUTAGE_SECONDS)
         state.phase = "starting"
         start()
-        _wait_for(lambda: all(_healthy(url) for url in urls))
+        assert wait_for(lambda: all(_healthy(url) for url in urls), STEP_TIMEOUT, poll=0.2), (
+            "did not happen in time"
+        )
         state.phase = "after"
         time.sleep(AFTER_SECONDS)
         state.phase = "done"
@@ -336,7 +334,9 @@ def _assert_stored_once(database: PrivatePostgres, scenario: str, state: Traffic
     acknowledged = state.acknowledged()
     assert acknowledged
     try:
-        _wait_for(lambda: acknowledged <= set(_stored(database, scenario)))
+        assert wait_for(
+            lambda: acknowledged <= set(_stored(database, scenario)), STEP_TIMEOUT, poll=0.2
+        ), "did not happen in time"
     finally:
         missing = acknowledged - set(_stored(database, scenario))
         print("acknowledged, not stored:", sorted(missing))
@@ -435,7 +435,7 @@ def test_a_server_started_during_the_outage_accepts_the_current_key_and_not_a_ro
             refused_since[:] = refused_since or [time.monotonic()]
             return time.monotonic() - refused_since[0] > CREDENTIAL_CACHE_SECONDS
 
-        _wait_for(old_pair_refused_by_every_process, 20)
+        assert wait_for(old_pair_refused_by_every_process, 20, poll=0.2), "did not happen in time"
         assert _deliver(fast_url, new, "OUT-lkg-2", 2) == HTTPStatus.ACCEPTED
         assert _deliver(fast_url, old, "OUT-lkg-5", 5) == HTTPStatus.UNAUTHORIZED
 
@@ -451,5 +451,7 @@ def test_a_server_started_during_the_outage_accepts_the_current_key_and_not_a_ro
             assert _deliver(fast_url, old, "OUT-lkg-z", 11) in refusals
         database.start()
 
-        _wait_for(lambda: set(_stored(database, "lkg")) == expected)
+        assert wait_for(
+            lambda: set(_stored(database, "lkg")) == expected, STEP_TIMEOUT, poll=0.2
+        ), "did not happen in time"
         assert _stored(database, "lkg") == dict.fromkeys(expected, 1)

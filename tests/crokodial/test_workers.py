@@ -14,7 +14,8 @@ from crokodial.celery import app as celery_app
 from imports.models import ImportJob, ImportStatus
 from imports.services import import_start
 from leads.models import Lead
-from tests.server import ROOT, shared_database_env, wait_for
+from tests.helpers import wait_for
+from tests.server import ROOT, shared_database_env
 from webhooks.tasks import nextgen_lead_persist
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]

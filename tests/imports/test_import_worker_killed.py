@@ -12,9 +12,10 @@ from crokodial.celery import app as celery_app
 from imports.models import ImportJob, ImportRowError, ImportStatus
 from imports.services import import_run, import_start
 from leads.models import Lead
+from tests.helpers import wait_for
 from tests.imports.conftest import csv_upload
 from tests.imports.test_import_lease import STATS, generated_csv
-from tests.server import celery_worker, shared_database_env, wait_for
+from tests.server import celery_worker, shared_database_env
 
 ROWS = 60_000
 TIMEOUT = 180  # a ceiling for each expected step, not a measured delay

@@ -1,21 +1,17 @@
 """CONTRACT §5: /ws/leads/ carries an agent's own tenant events, and nothing else."""
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from channels_redis.core import RedisChannelLayer
-from django.conf import settings as django_settings
 from django.db import transaction
-from django.test import Client
 
 from crokodial.asgi import application
 from leads.events import send_to_tenant, send_to_tenant_async, send_to_tenant_on_commit
-from tests.factories import PASSWORD
+from tests.helpers import ORIGIN, dashboard_socket, logged_in_browser, socket_headers
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 TIMEOUT = 3  # a ceiling for an event that is expected, not a measured delay
@@ -28,51 +24,14 @@ class Rollback(Exception):
     pass
 
 
-@pytest.fixture(
-    params=["in_memory", pytest.param("redis", marks=pytest.mark.redis)],
-)
-def channel_layer(request, settings) -> str:
-    """Run each test on the in-memory layer and, where REDIS_URL is set, on Redis."""
-    if request.param == "redis":
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [django_settings.REDIS_URL], "prefix": "crokodial-test"},
-            }
-        }
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    layer = get_channel_layer()
-    assert isinstance(
-        layer, RedisChannelLayer if request.param == "redis" else InMemoryChannelLayer
-    )
-    return request.param
-
-
 @pytest.fixture
 def session_headers() -> Callable[..., list[tuple[bytes, bytes]]]:
     """Log in through the real login machinery and return the socket's handshake headers."""
 
-    def headers_for(user, origin: bytes = b"http://localhost") -> list[tuple[bytes, bytes]]:
-        browser = Client()
-        assert browser.login(username=user.username, password=PASSWORD)
-        cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
-        session = f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()
-        return [(b"cookie", session), (b"origin", origin)]
+    def headers_for(user, origin: bytes = ORIGIN) -> list[tuple[bytes, bytes]]:
+        return socket_headers(logged_in_browser(user), origin)
 
     return headers_for
-
-
-@asynccontextmanager
-async def socket(headers: list[tuple[bytes, bytes]]) -> AsyncIterator[WebsocketCommunicator]:
-    """Open /ws/leads/ and assert it was accepted; always disconnect."""
-    communicator = WebsocketCommunicator(application, "/ws/leads/", headers=headers)
-    try:
-        connected, _ = await communicator.connect(timeout=TIMEOUT)
-        assert connected
-        yield communicator
-    finally:
-        await communicator.disconnect()
 
 
 async def refused(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
@@ -111,7 +70,7 @@ async def test_socket_with_an_unknown_session_is_closed_with_4401(channel_layer)
 async def test_logged_in_agent_socket_connects(channel_layer, agent, session_headers):
     headers = await sync_to_async(session_headers)(agent)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         assert await communicator.receive_nothing(timeout=ABSENCE_WINDOW)
 
 
@@ -153,7 +112,7 @@ async def test_socket_accepts_the_path_without_a_trailing_slash(
 async def test_ping_gets_a_pong(channel_layer, agent, session_headers):
     headers = await sync_to_async(session_headers)(agent)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await communicator.send_json_to({"type": "ping"})
 
         assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
@@ -162,7 +121,7 @@ async def test_ping_gets_a_pong(channel_layer, agent, session_headers):
 async def test_frames_other_than_ping_get_no_answer(channel_layer, agent, session_headers):
     headers = await sync_to_async(session_headers)(agent)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await communicator.send_json_to({"type": "subscribe", "tenant": 999})
         await communicator.send_json_to(["ping"])
 
@@ -174,7 +133,7 @@ async def test_malformed_frames_are_ignored_and_the_socket_stays_open(
 ):
     headers = await sync_to_async(session_headers)(agent)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await communicator.send_to(text_data="{not json")
         await communicator.send_to(bytes_data=b"\x00\x01")
         await communicator.send_json_to({"type": "ping"})
@@ -189,7 +148,7 @@ async def test_event_reaches_its_tenant_and_no_other(
     bob_headers = await sync_to_async(session_headers)(other_agent)
     event = {"type": "lead_updated", "lead": {"id": 1, "name": "Maria Hernandez"}}
 
-    async with socket(alice_headers) as alice, socket(bob_headers) as bob:
+    async with dashboard_socket(alice_headers) as alice, dashboard_socket(bob_headers) as bob:
         await sync_to_async(send_to_tenant)(agent.pk, event)
 
         assert await alice.receive_json_from(timeout=TIMEOUT) == event
@@ -205,9 +164,9 @@ async def test_async_send_reaches_every_socket_of_the_tenant(
     event = {"type": "import_finished", "import": {"id": 7, "status": "done"}}
 
     async with (
-        socket(alice_headers) as desk,
-        socket(alice_headers) as laptop,
-        socket(bob_headers) as bob,
+        dashboard_socket(alice_headers) as desk,
+        dashboard_socket(alice_headers) as laptop,
+        dashboard_socket(bob_headers) as bob,
     ):
         await send_to_tenant_async(agent.pk, event)
 
@@ -220,9 +179,9 @@ async def test_closed_socket_leaves_its_tenant_group(channel_layer, agent, sessi
     headers = await sync_to_async(session_headers)(agent)
     event = {"type": "lead_updated", "lead": {"id": 2}}
 
-    async with socket(headers) as first:
+    async with dashboard_socket(headers) as first:
         pass
-    async with socket(headers) as second:
+    async with dashboard_socket(headers) as second:
         await send_to_tenant_async(agent.pk, event)
 
         assert await second.receive_json_from(timeout=TIMEOUT) == event
@@ -241,7 +200,7 @@ async def test_event_sent_on_commit_arrives_after_the_commit(channel_layer, agen
         with transaction.atomic():
             send_to_tenant_on_commit(agent.pk, event)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await write_and_commit()
 
         assert await communicator.receive_json_from(timeout=TIMEOUT) == event
@@ -265,7 +224,7 @@ async def test_event_sent_on_commit_is_dropped_when_the_transaction_rolls_back(
         with transaction.atomic():
             send_to_tenant_on_commit(agent.pk, committed)
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await write_and_roll_back()
         assert await communicator.receive_nothing(timeout=ABSENCE_WINDOW)
 
@@ -289,7 +248,7 @@ async def test_event_sent_in_a_rolled_back_savepoint_is_dropped(
                 send_to_tenant_on_commit(agent.pk, dropped)
                 raise Rollback
 
-    async with socket(headers) as communicator:
+    async with dashboard_socket(headers) as communicator:
         await write()
 
         assert await communicator.receive_json_from(timeout=TIMEOUT) == kept

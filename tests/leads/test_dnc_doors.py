@@ -1,6 +1,5 @@
 """CONTRACT §7: a listed phone's lead is stored flagged whichever door it comes in by."""
 
-import json
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from leads.dnc import dnc_entry_add
 from leads.events import tenant_events_held
 from leads.models import DoNotCallEntry, Lead
 from tests.factories import make_lead
+from tests.helpers import nextgen_body
 from tests.imports.conftest import csv_upload
 from webhooks.serializers import nextgen_payload_validate
 from webhooks.services import NextGenDelivery, nextgen_credential_issue, nextgen_leads_receive
@@ -21,10 +21,6 @@ pytestmark = pytest.mark.django_db
 
 WEBHOOK_FIXTURES = Path(__file__).parent.parent / "webhooks" / "fixtures"
 LISTED = "+12104611180"  # the phone of nextgen_data.json
-
-
-def nextgen(**overrides: Any) -> dict[str, Any]:
-    return {**json.loads((WEBHOOK_FIXTURES / "nextgen_data.json").read_text()), **overrides}
 
 
 def listed(tenant, phone: str = LISTED) -> None:
@@ -73,7 +69,7 @@ def test_webhook_stores_a_listed_phone_flagged_and_says_so(webhook, agent, commi
     listed(agent)
 
     with tenant_events_held() as events, committed():
-        answer = webhook(nextgen())
+        answer = webhook(nextgen_body())
 
     assert answer.status_code == HTTPStatus.CREATED
     assert answer.json()["doNotCall"] is True
@@ -87,7 +83,7 @@ def test_webhook_stores_a_listed_phone_flagged_and_says_so(webhook, agent, commi
 def test_webhook_answer_keeps_its_keys_for_an_unlisted_phone(webhook, agent):
     listed(agent, "+13125550100")
 
-    answer = webhook(nextgen())
+    answer = webhook(nextgen_body())
 
     assert answer.status_code == HTTPStatus.CREATED
     assert "doNotCall" not in answer.json()
@@ -95,10 +91,10 @@ def test_webhook_answer_keeps_its_keys_for_an_unlisted_phone(webhook, agent):
 
 
 def test_webhook_repost_of_a_lead_listed_since_says_so(webhook, agent):
-    first = webhook(nextgen()).json()
+    first = webhook(nextgen_body()).json()
     listed(agent)
 
-    again = webhook(nextgen(city="Austin"))
+    again = webhook(nextgen_body(city="Austin"))
 
     assert again.status_code == HTTPStatus.OK
     assert again.json()["doNotCall"] is True
@@ -107,9 +103,9 @@ def test_webhook_repost_of_a_lead_listed_since_says_so(webhook, agent):
 
 def test_webhook_giving_a_known_lead_a_listed_phone_flags_it(webhook, agent):
     listed(agent)
-    webhook(nextgen(phone="", email="maria@example.com"))
+    webhook(nextgen_body(phone="", email="maria@example.com"))
 
-    answer = webhook(nextgen(email="maria@example.com"))
+    answer = webhook(nextgen_body(email="maria@example.com"))
 
     assert answer.json()["isNew"] is False
     assert answer.json()["doNotCall"] is True
@@ -119,7 +115,7 @@ def test_webhook_giving_a_known_lead_a_listed_phone_flags_it(webhook, agent):
 def test_another_agents_list_does_not_flag_my_webhook_lead(webhook, other_agent):
     listed(other_agent)
 
-    answer = webhook(nextgen())
+    answer = webhook(nextgen_body())
 
     assert "doNotCall" not in answer.json()
     assert Lead.objects.get().do_not_call is False
@@ -135,7 +131,7 @@ def test_fast_path_worker_stores_the_lead_flagged_and_its_event_says_so(
     listed(agent)
 
     with tenant_events_held() as events, committed():
-        answer = webhook(nextgen())
+        answer = webhook(nextgen_body())
 
     assert answer.status_code == HTTPStatus.ACCEPTED
     assert "doNotCall" not in answer.json()  # the web process does not ask the database
@@ -151,10 +147,10 @@ def test_fast_path_batch_flags_listed_phones_among_new_and_known_leads(
     listed(agent)
     listed(agent, "+13125550101")
     payloads = [
-        (agent, nextgen()),
-        (agent, nextgen(lead_id="NG2", phone="3125550102", email="new@example.com")),
-        (agent, nextgen(lead_id="NG3", phone="3125550101", email="known@example.com")),
-        (other_agent, nextgen()),
+        (agent, nextgen_body()),
+        (agent, nextgen_body(lead_id="NG2", phone="3125550102", email="new@example.com")),
+        (agent, nextgen_body(lead_id="NG3", phone="3125550101", email="known@example.com")),
+        (other_agent, nextgen_body()),
     ]
     deliveries = [
         NextGenDelivery(

@@ -1,8 +1,6 @@
 """A session's end closes its sockets: logout (that session's), password change and deactivation
 (every socket of the user, and its API tokens). Run on the production pub/sub Redis layer."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 import pytest
@@ -17,8 +15,8 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from crokodial.asgi import application
-from tests.factories import PASSWORD, make_agent
+from tests.factories import make_agent
+from tests.helpers import dashboard_socket, logged_in_browser
 
 pytestmark = [
     pytest.mark.redis,
@@ -26,7 +24,6 @@ pytestmark = [
     pytest.mark.asyncio,
 ]
 
-ORIGIN = (b"origin", b"http://localhost")
 CLOSE_CEILING = 1  # seconds: the promise is "within a second"
 ABSENCE_WINDOW = 0.3
 NEW_PASSWORD = "a-new-Passw0rd-nobody-guesses"
@@ -41,30 +38,6 @@ def pubsub_layer(settings) -> None:
         }
     }
     assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
-
-
-def logged_in_browser(user) -> Client:
-    browser = Client()
-    assert browser.login(username=user.username, password=PASSWORD)
-    return browser
-
-
-def socket_headers(browser: Client) -> list[tuple[bytes, bytes]]:
-    name = django_settings.SESSION_COOKIE_NAME
-    return [(b"cookie", f"{name}={browser.cookies[name].value}".encode()), ORIGIN]
-
-
-@asynccontextmanager
-async def socket(browser: Client) -> AsyncIterator[WebsocketCommunicator]:
-    communicator = WebsocketCommunicator(
-        application, "/ws/leads/", headers=await sync_to_async(socket_headers)(browser)
-    )
-    try:
-        connected, _ = await communicator.connect(timeout=3)
-        assert connected
-        yield communicator
-    finally:
-        await communicator.disconnect()
 
 
 async def closed_with(communicator: WebsocketCommunicator) -> int | None:
@@ -82,7 +55,11 @@ async def test_logout_closes_the_sockets_of_that_session_only(agent):
     desk = await sync_to_async(logged_in_browser)(agent)
     laptop = await sync_to_async(logged_in_browser)(agent)
 
-    async with socket(desk) as desk_tab, socket(desk) as desk_other_tab, socket(laptop) as other:
+    async with (
+        dashboard_socket(desk) as desk_tab,
+        dashboard_socket(desk) as desk_other_tab,
+        dashboard_socket(laptop) as other,
+    ):
         response = await sync_to_async(desk.post)("/accounts/logout/")
         assert response.status_code == HTTPStatus.FOUND
 
@@ -134,7 +111,11 @@ async def test_password_change_or_deactivation_closes_every_socket_of_the_user(
     laptop = await sync_to_async(logged_in_browser)(agent)
     bystander = await sync_to_async(logged_in_browser)(other_agent)
 
-    async with socket(desk) as first, socket(laptop) as second, socket(bystander) as other:
+    async with (
+        dashboard_socket(desk) as first,
+        dashboard_socket(laptop) as second,
+        dashboard_socket(bystander) as other,
+    ):
         user = await get_user_model().objects.aget(pk=agent.pk)
         await sync_to_async(ENDINGS[ending])(user, monkeypatch)
 
@@ -159,7 +140,7 @@ async def test_password_change_or_deactivation_ends_the_api_token(agent, ending,
 async def test_a_login_that_only_updates_last_login_closes_nothing(agent):
     desk = await sync_to_async(logged_in_browser)(agent)
 
-    async with socket(desk) as tab:
+    async with dashboard_socket(desk) as tab:
         await sync_to_async(logged_in_browser)(agent)
 
         assert await tab.receive_nothing(timeout=ABSENCE_WINDOW)

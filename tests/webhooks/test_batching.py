@@ -1,11 +1,11 @@
 """GroupCommit: items handed in by many threads are run in batches, each all or nothing."""
 
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
+from tests.helpers import wait_for
 from webhooks.batching import BatchFailed, GroupCommit
 
 TIMEOUT = 10  # a ceiling for each expected step, not a measured delay
@@ -42,19 +42,12 @@ def _submit_in_thread(group: GroupCommit, item: str, outcomes: dict) -> threadin
     return thread
 
 
-def _wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
-
-
 def _run_while_first_batch_is_held(recorder: Recorder, group: GroupCommit, later: list[str]):
     outcomes: dict[str, str] = {}
     threads = [_submit_in_thread(group, "first", outcomes)]
     assert recorder.first_started.wait(TIMEOUT)
     threads += [_submit_in_thread(group, item, outcomes) for item in later]
-    _wait_for(lambda: len(group._waiting) == len(later))
+    assert wait_for(lambda: len(group._waiting) == len(later), TIMEOUT, poll=0.001)
     recorder.release_first.set()
     for thread in threads:
         thread.join(TIMEOUT)

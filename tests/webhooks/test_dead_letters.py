@@ -1,10 +1,8 @@
 """Queued fast-path leads: never dropped, dead-lettered when they truly cannot be stored,
 re-driven from the admin, and stored once however often a message is delivered."""
 
-import json
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -14,6 +12,7 @@ from prometheus_client import REGISTRY
 import webhooks.tasks
 from leads.models import Lead
 from tests.factories import make_agent
+from tests.helpers import nextgen_body
 from webhooks.models import DeadLetterStatus, QueuedLeadDeadLetter
 from webhooks.tasks import FAILING_ATTEMPTS, nextgen_lead_persist, retry_delay
 
@@ -21,10 +20,6 @@ pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TIMEOUT = 20  # a ceiling for each expected step, not a measured delay
-
-
-def sample(**overrides: Any) -> dict[str, Any]:
-    return {**json.loads((FIXTURES / "nextgen_data.json").read_text()), **overrides}
 
 
 def persist(tenant, body: dict, stub_id: str = "stub-1"):
@@ -48,7 +43,7 @@ def test_retry_delays_double_up_to_a_cap_below_the_hold_time(settings):
 
 def test_a_lead_that_fails_revalidation_is_kept_as_a_dead_letter(agent):
     before = dead_lettered()
-    body = sample(phone="", email="", phone_number="")
+    body = nextgen_body(phone="", email="", phone_number="")
 
     persist(agent, body)
 
@@ -71,7 +66,7 @@ def test_a_lead_that_keeps_raising_is_dead_lettered_after_its_attempts(agent, mo
     monkeypatch.setattr(webhooks.tasks, "nextgen_lead_receive", broken)
     monkeypatch.setattr(webhooks.tasks._lead_batches, "_run_batch", lambda items: broken())
 
-    persist(agent, sample())
+    persist(agent, nextgen_body())
 
     letter = QueuedLeadDeadLetter.objects.get()
     assert letter.attempts == FAILING_ATTEMPTS
@@ -79,7 +74,7 @@ def test_a_lead_that_keeps_raising_is_dead_lettered_after_its_attempts(agent, mo
 
 
 def test_the_same_dead_letter_twice_is_one_record_with_its_attempts_added(agent):
-    body = sample(phone="", email="", phone_number="")
+    body = nextgen_body(phone="", email="", phone_number="")
     persist(agent, body)
     persist(agent, body)
 
@@ -90,9 +85,9 @@ def test_the_same_dead_letter_twice_is_one_record_with_its_attempts_added(agent)
 def test_staff_fix_and_redrive_a_dead_letter_from_the_admin(
     agent, django_capture_on_commit_callbacks
 ):
-    persist(agent, sample(phone="", email="", phone_number=""))
+    persist(agent, nextgen_body(phone="", email="", phone_number=""))
     letter = QueuedLeadDeadLetter.objects.get()
-    letter.payload = sample()  # staff corrected it in the change form
+    letter.payload = nextgen_body()  # staff corrected it in the change form
     letter.save()
     browser = Client()
     browser.force_login(make_agent("root", is_admin=True))
@@ -115,7 +110,7 @@ def test_staff_fix_and_redrive_a_dead_letter_from_the_admin(
 
 def test_a_lead_delivered_three_times_in_a_row_is_stored_once(agent):
     for _ in range(3):
-        persist(agent, sample())
+        persist(agent, nextgen_body())
 
     assert Lead.objects.filter(tenant=agent).count() == 1
     assert not QueuedLeadDeadLetter.objects.exists()
@@ -124,7 +119,7 @@ def test_a_lead_delivered_three_times_in_a_row_is_stored_once(agent):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_lead_delivered_three_times_at_once_is_stored_once(agent):
-    bodies = [sample(lead_id=f"TWICE-{n}", phone=f"210-557-{n:04d}") for n in range(20)]
+    bodies = [nextgen_body(lead_id=f"TWICE-{n}", phone=f"210-557-{n:04d}") for n in range(20)]
     start = threading.Barrier(3)
     problems: list[BaseException] = []
 

@@ -13,14 +13,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from crokodial.asgi import application
 from crokodial.queues import LEADS_QUEUE
+from leads.errors import InvalidInput
 from leads.events import tenant_events_held
 from leads.models import Lead
-from tests.server import celery_worker, live_server, shared_database_env, wait_for
+from tests.helpers import nextgen_credentials, wait_for
+from tests.server import celery_worker, live_server, shared_database_env
 from webhooks.serializers import nextgen_payload_validate
 from webhooks.services import NextGenDelivery, nextgen_credential_issue, nextgen_leads_receive
 from webhooks.tasks import nextgen_lead_persist
@@ -44,8 +45,8 @@ def fast_path(settings):
 
 @pytest.fixture
 def credentials(agent) -> dict[str, str]:
-    credential, api_key = nextgen_credential_issue(tenant=agent)
-    return {"HTTP_SID": credential.sid, "HTTP_APIKEY": api_key}
+    # As Django's test client takes headers: HTTP_SID, HTTP_APIKEY.
+    return {f"HTTP_{name.upper()}": value for name, value in nextgen_credentials(agent).items()}
 
 
 def post(body: dict, credentials: dict[str, str], **headers: str):
@@ -148,7 +149,7 @@ def test_a_batch_that_cannot_store_one_lead_stores_none(agent):
     unmatched.fields.pop("phone")
     unmatched.fields.pop("email")
 
-    with pytest.raises(ValidationError), tenant_events_held() as events:
+    with pytest.raises(InvalidInput), tenant_events_held() as events:
         nextgen_leads_receive(deliveries=[_delivery(agent, 1), unmatched, _delivery(agent, 3)])
 
     assert Lead.objects.filter(tenant=agent).count() == 0
@@ -287,8 +288,7 @@ def test_broker_down_answers_503_and_stores_nothing(agent):
 def test_worker_killed_mid_stream_leaves_every_acknowledged_lead_stored_once(agent):
     from crokodial.celery import app as celery_app
 
-    credential, api_key = nextgen_credential_issue(tenant=agent)
-    headers = {"sid": credential.sid, "apikey": api_key}
+    headers = nextgen_credentials(agent)
     env = shared_database_env(USE_FAST_PATH="1", CELERY_VISIBILITY_TIMEOUT="3")
     celery_app.control.purge()
     total, kill_at = 300, 150

@@ -17,9 +17,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from crokodial.celery import app as celery_app
 from tests.factories import make_agent
+from tests.helpers import nextgen_credentials
 from tests.server import ROOT, live_server, shared_database_env
 from webhooks.models import FastPathChange
-from webhooks.services import nextgen_credential_issue
 from webhooks.switch import fast_path_enabled
 
 pytestmark = pytest.mark.django_db
@@ -116,8 +116,7 @@ def _deliver_until(http: httpx.Client, headers: dict, body: dict, wanted: set[in
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_flip_reaches_both_web_processes_without_a_restart(agent):
-    credential, api_key = nextgen_credential_issue(tenant=agent)
-    headers = {"sid": credential.sid, "apikey": api_key}
+    headers = nextgen_credentials(agent)
     body = json.loads((FIXTURES / "nextgen_data.json").read_text())
     celery_app.control.purge()
     with tempfile.TemporaryDirectory() as metrics_dir:

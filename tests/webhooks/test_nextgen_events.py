@@ -1,97 +1,26 @@
 """CONTRACT §5: a webhook delivery reaches its own agent's open dashboards, and nobody else's."""
 
 import json
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from channels_redis.core import RedisChannelLayer
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from crokodial.asgi import application
-from tests.factories import PASSWORD
-from webhooks.services import nextgen_credential_issue
+from tests.helpers import dashboard_socket, nextgen_body
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK = "/api/webhooks/nextgen"
-ORIGIN = b"http://localhost"
 TIMEOUT = 5  # a ceiling for an event that is expected, not a measured delay
 QUIET = 0.5  # how long a socket must stay silent to count as "received nothing"
 EVENT_KEYS = {"type", "lead", "isNew", "processMs", "traceId"}
-
-
-def payload(name: str = "nextgen_data.json", **overrides: Any) -> dict[str, Any]:
-    return {**json.loads((FIXTURES / name).read_text()), **overrides}
-
-
-@pytest.fixture(params=["in_memory", pytest.param("redis", marks=pytest.mark.redis)])
-def channel_layer(request, settings) -> str:
-    """Run each test on the in-memory layer and, where REDIS_URL is set, on Redis."""
-    if request.param == "redis":
-        # A prefix of its own, so test runs sharing the Redis server cannot hear each other.
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    "hosts": [django_settings.REDIS_URL],
-                    "prefix": f"webhook-events-{uuid.uuid4().hex[:8]}",
-                },
-            }
-        }
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    expected = RedisChannelLayer if request.param == "redis" else InMemoryChannelLayer
-    assert isinstance(get_channel_layer(), expected)
-    return request.param
-
-
-def _credentials(tenant: Any) -> dict[str, str]:
-    credential, api_key = nextgen_credential_issue(tenant=tenant)
-    return {"sid": credential.sid, "apikey": api_key}
-
-
-@pytest.fixture
-def credentials(agent) -> dict[str, str]:
-    return _credentials(agent)
-
-
-@pytest.fixture
-def other_credentials(other_agent) -> dict[str, str]:
-    return _credentials(other_agent)
-
-
-def _session_cookie(user: Any) -> bytes:
-    browser = Client()
-    assert browser.login(username=user.username, password=PASSWORD)
-    name = django_settings.SESSION_COOKIE_NAME
-    return f"{name}={browser.cookies[name].value}".encode()
-
-
-@asynccontextmanager
-async def dashboard(user: Any) -> AsyncIterator[WebsocketCommunicator]:
-    """Log `user` in, open /ws/leads/ with the session cookie; always disconnect."""
-    cookie = await sync_to_async(_session_cookie)(user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/leads/", headers=[(b"cookie", cookie), (b"origin", ORIGIN)]
-    )
-    try:
-        connected, _ = await communicator.connect(timeout=TIMEOUT)
-        assert connected
-        yield communicator
-    finally:
-        await communicator.disconnect()
 
 
 @sync_to_async
@@ -125,8 +54,8 @@ async def next_event(communicator: WebsocketCommunicator) -> dict[str, Any]:
 
 
 async def test_new_lead_is_pushed_to_its_agent_only(channel_layer, agent, other_agent, credentials):
-    async with dashboard(agent) as mine, dashboard(other_agent) as theirs:
-        status, answer = await deliver(payload(), credentials)
+    async with dashboard_socket(agent) as mine, dashboard_socket(other_agent) as theirs:
+        status, answer = await deliver(nextgen_body(), credentials)
         assert status == HTTPStatus.CREATED
 
         event = await next_event(mine)
@@ -158,11 +87,11 @@ async def test_new_lead_is_pushed_to_its_agent_only(channel_layer, agent, other_
 
 
 async def test_redelivery_is_pushed_as_not_new(channel_layer, agent, credentials):
-    async with dashboard(agent) as mine:
-        _, first = await deliver(payload(), credentials)
+    async with dashboard_socket(agent) as mine:
+        _, first = await deliver(nextgen_body(), credentials)
         assert (await next_event(mine))["isNew"] is True
 
-        status, again = await deliver(payload(), credentials)
+        status, again = await deliver(nextgen_body(), credentials)
         event = await next_event(mine)
 
         assert status == HTTPStatus.OK
@@ -174,11 +103,11 @@ async def test_redelivery_is_pushed_as_not_new(channel_layer, agent, credentials
 
 
 async def test_premium_listing_is_pushed_with_the_summed_price(channel_layer, agent, credentials):
-    async with dashboard(agent) as mine:
-        await deliver(payload(), credentials)
+    async with dashboard_socket(agent) as mine:
+        await deliver(nextgen_body(), credentials)
         await next_event(mine)
 
-        _, answer = await deliver(payload("nextgen_ad.json"), credentials)
+        _, answer = await deliver(nextgen_body("nextgen_ad.json"), credentials)
         event = await next_event(mine)
 
         assert event["traceId"] == answer["traceId"]
@@ -192,13 +121,13 @@ async def test_premium_listing_is_pushed_with_the_summed_price(channel_layer, ag
 async def test_each_tenant_hears_only_its_own_copy_of_a_lead(
     channel_layer, agent, other_agent, credentials, other_credentials
 ):
-    async with dashboard(agent) as mine, dashboard(other_agent) as theirs:
-        _, their_answer = await deliver(payload(), other_credentials)
+    async with dashboard_socket(agent) as mine, dashboard_socket(other_agent) as theirs:
+        _, their_answer = await deliver(nextgen_body(), other_credentials)
 
         their_event = await next_event(theirs)
         assert await mine.receive_nothing(timeout=QUIET)
 
-        _, my_answer = await deliver(payload(), credentials)
+        _, my_answer = await deliver(nextgen_body(), credentials)
 
         my_event = await next_event(mine)
         assert await theirs.receive_nothing(timeout=QUIET)
@@ -211,8 +140,8 @@ async def test_each_tenant_hears_only_its_own_copy_of_a_lead(
 @pytest.mark.parametrize(
     ("body", "use_credentials", "status"),
     [
-        (payload(), False, HTTPStatus.UNAUTHORIZED),
-        (payload(email="not-an-email"), True, HTTPStatus.BAD_REQUEST),
+        (nextgen_body(), False, HTTPStatus.UNAUTHORIZED),
+        (nextgen_body(email="not-an-email"), True, HTTPStatus.BAD_REQUEST),
         ("[1, 2", True, HTTPStatus.BAD_REQUEST),
     ],
     ids=["bad credentials", "invalid field", "bad json"],
@@ -221,7 +150,7 @@ async def test_rejected_delivery_pushes_nothing(
     channel_layer, agent, credentials, body, use_credentials, status
 ):
     sent_with = credentials if use_credentials else {**credentials, "apikey": "wrong"}
-    async with dashboard(agent) as mine:
+    async with dashboard_socket(agent) as mine:
         answer_status, answer = await deliver(body, sent_with)
 
         assert answer_status == status

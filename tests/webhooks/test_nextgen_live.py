@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 
 from leads.models import Lead
 from tests.factories import PASSWORD
+from tests.helpers import nextgen_credentials
 from tests.server import live_server, shared_database_env
 from webhooks.services import nextgen_credential_issue
 
@@ -104,8 +105,7 @@ SMALL_POOL = {"DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "2"}
 
 
 def test_burst_of_deliveries_larger_than_the_connection_pool_is_served(agent):
-    credential, api_key = nextgen_credential_issue(tenant=agent)
-    headers = {"sid": credential.sid, "apikey": api_key}
+    headers = nextgen_credentials(agent)
     bodies = [
         sample(lead_id=f"NG-BURST-{n}", phone=f"(210) 555-01{n:02d}", email=f"burst{n}@example.com")
         for n in range(BURST)

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from crokodial.asgi import application
 from leads.models import Lead, LeadStatus
 from tests.factories import make_agent, make_disposition
-from webhooks.services import nextgen_credential_issue
+from tests.helpers import nextgen_body, nextgen_credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,6 @@ ANSWER_KEYS = {"success", "leadId", "isNew", "processMs", "traceId"}
 GENERATED_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 PREMIUM_NOTE = "Premium listing applied: base $45.00 + premium $12.50 = $57.50"
 THREADS = 8
-
-
-def payload(name: str = "nextgen_data.json", **overrides: Any) -> dict[str, Any]:
-    return {**json.loads((FIXTURES / name).read_text()), **overrides}
-
-
-def issue_credentials(tenant: Any, *, rotate: bool = False) -> dict[str, str]:
-    credential, api_key = nextgen_credential_issue(tenant=tenant, rotate=rotate)
-    return {"sid": credential.sid, "apikey": api_key}
 
 
 def deliver(
@@ -64,11 +55,6 @@ def assert_refused(response, status: HTTPStatus) -> dict[str, Any]:
     assert body["error"]
     assert body["traceId"]
     return body
-
-
-@pytest.fixture
-def credentials(agent) -> dict[str, str]:
-    return issue_credentials(agent)
 
 
 # --- Credentials -----------------------------------------------------------------------------
@@ -103,21 +89,21 @@ BAD_CREDENTIALS: dict[str, Callable[[dict, dict, dict], dict[str, str]]] = {
 def test_delivery_without_valid_credentials_is_refused_and_stores_nothing(
     client, agent, other_agent, case
 ):
-    rotated_out = issue_credentials(agent)
-    current = issue_credentials(agent, rotate=True)
-    other = issue_credentials(other_agent)
+    rotated_out = nextgen_credentials(agent)
+    current = nextgen_credentials(agent, rotate=True)
+    other = nextgen_credentials(other_agent)
 
-    response = deliver(client, payload(), BAD_CREDENTIALS[case](current, rotated_out, other))
+    response = deliver(client, nextgen_body(), BAD_CREDENTIALS[case](current, rotated_out, other))
 
     assert_refused(response, HTTPStatus.UNAUTHORIZED)
     assert Lead.objects.count() == 0
 
 
 def test_rotated_credentials_work_at_once(client, agent):
-    issue_credentials(agent)
-    current = issue_credentials(agent, rotate=True)
+    nextgen_credentials(agent)
+    current = nextgen_credentials(agent, rotate=True)
 
-    response = deliver(client, payload(), current)
+    response = deliver(client, nextgen_body(), current)
 
     assert response.status_code == HTTPStatus.CREATED
     assert Lead.objects.get().tenant == agent
@@ -128,7 +114,7 @@ def test_rotated_credentials_work_at_once(client, agent):
 
 @pytest.mark.parametrize("path", WEBHOOK_PATHS)
 def test_new_lead_answers_201_with_its_id_and_timing(client, agent, credentials, path):
-    response = deliver(client, payload(), credentials, path=path)
+    response = deliver(client, nextgen_body(), credentials, path=path)
 
     assert response.status_code == HTTPStatus.CREATED
     body = response.json()
@@ -145,7 +131,9 @@ def test_new_lead_answers_201_with_its_id_and_timing(client, agent, credentials,
 
 
 def test_request_id_is_the_trace_id(client, credentials):
-    response = deliver(client, payload(), credentials, headers={"X-Request-ID": "ng-req.42:a_b"})
+    response = deliver(
+        client, nextgen_body(), credentials, headers={"X-Request-ID": "ng-req.42:a_b"}
+    )
 
     assert response.status_code == HTTPStatus.CREATED
     assert response.json()["traceId"] == "ng-req.42:a_b"
@@ -160,7 +148,7 @@ def test_trace_id_is_generated_when_request_id_is_missing_or_unsafe(
 ):
     headers = {} if request_id is None else {"X-Request-ID": request_id}
 
-    response = deliver(client, payload(), credentials, headers=headers)
+    response = deliver(client, nextgen_body(), credentials, headers=headers)
 
     trace_id = response.json()["traceId"]
     assert GENERATED_TRACE_ID.fullmatch(trace_id)
@@ -168,7 +156,7 @@ def test_trace_id_is_generated_when_request_id_is_missing_or_unsafe(
 
 
 def test_refusals_carry_the_request_id_as_trace_id(client):
-    response = deliver(client, payload(), {}, headers={"X-Request-ID": "vendor-trace-7"})
+    response = deliver(client, nextgen_body(), {}, headers={"X-Request-ID": "vendor-trace-7"})
 
     assert assert_refused(response, HTTPStatus.UNAUTHORIZED)["traceId"] == "vendor-trace-7"
 
@@ -214,7 +202,7 @@ WRONG_VALUES = [
 def test_wrong_value_is_rejected_with_its_field_error_and_stores_nothing(
     client, credentials, field, value
 ):
-    response = deliver(client, payload(**{field: value}), credentials)
+    response = deliver(client, nextgen_body(**{field: value}), credentials)
 
     body = assert_refused(response, HTTPStatus.BAD_REQUEST)
     assert field in body["fields"]
@@ -231,7 +219,7 @@ def test_nan_and_infinity_are_not_json(client, credentials, raw):
 
 
 def test_lead_without_phone_or_email_is_rejected(client, credentials):
-    body = payload()
+    body = nextgen_body()
     del body["phone"], body["email"]
 
     response = deliver(client, body, credentials)
@@ -242,7 +230,13 @@ def test_lead_without_phone_or_email_is_rejected(client, credentials):
 
 @pytest.mark.parametrize(
     "raw",
-    ['{"lead_id": "NG1", "phone": ', "[" + json.dumps(payload()) + "]", '"a lead"', "42", "null"],
+    [
+        '{"lead_id": "NG1", "phone": ',
+        "[" + json.dumps(nextgen_body()) + "]",
+        '"a lead"',
+        "42",
+        "null",
+    ],
     ids=["bad json", "array", "string", "number", "null"],
 )
 def test_body_that_is_not_one_json_object_is_rejected(client, credentials, raw):
@@ -253,7 +247,7 @@ def test_body_that_is_not_one_json_object_is_rejected(client, credentials, raw):
 
 
 def oversized_body(size: int) -> str:
-    body = payload(comments="")
+    body = nextgen_body(comments="")
     body["comments"] = "x" * (size - len(json.dumps(body)))
     raw = json.dumps(body)
     assert len(raw) == size
@@ -310,14 +304,14 @@ def test_form_encoded_delivery_creates_the_lead(client, credentials):
     ids=["list", "comma string", "untidy comma string"],
 )
 def test_medical_conditions_come_as_a_list_or_a_comma_string(client, credentials, conditions):
-    response = deliver(client, payload(medical_conditions=conditions), credentials)
+    response = deliver(client, nextgen_body(medical_conditions=conditions), credentials)
 
     assert response.status_code == HTTPStatus.CREATED
     assert Lead.objects.get().medical_conditions == "Asthma, Diabetes"
 
 
 def test_unknown_fields_are_kept_in_vendor_data(client, credentials):
-    response = deliver(client, payload("nextgen_variant.json"), credentials)
+    response = deliver(client, nextgen_body("nextgen_variant.json"), credentials)
 
     assert response.status_code == HTTPStatus.CREATED
     assert Lead.objects.get().vendor_data == {
@@ -329,7 +323,7 @@ def test_unknown_fields_are_kept_in_vendor_data(client, credentials):
 
 
 def test_sample_delivery_is_stored_normalised(client, agent, credentials):
-    response = deliver(client, payload(), credentials)
+    response = deliver(client, nextgen_body(), credentials)
 
     lead = Lead.objects.get(pk=response.json()["leadId"])
     assert lead.tenant == agent
@@ -364,7 +358,7 @@ def test_sample_delivery_is_stored_normalised(client, agent, credentials):
 
 
 def test_variant_spellings_are_normalised(client, credentials):
-    response = deliver(client, payload("nextgen_variant.json"), credentials)
+    response = deliver(client, nextgen_body("nextgen_variant.json"), credentials)
 
     lead = Lead.objects.get(pk=response.json()["leadId"])
     assert lead.nextgen_id == "NGX-7731"  # nextgen_id wins over lead_id
@@ -381,7 +375,7 @@ def test_variant_spellings_are_normalised(client, credentials):
 
 
 def test_unreadable_optional_details_do_not_cost_the_lead(client, credentials):
-    body = payload(dob="sometime in 1980", gender="prefer not to say", height="tall")
+    body = nextgen_body(dob="sometime in 1980", gender="prefer not to say", height="tall")
 
     response = deliver(client, body, credentials)
 
@@ -400,14 +394,14 @@ def test_unreadable_optional_details_do_not_cost_the_lead(client, credentials):
     ],
 )
 def test_zip_code_loses_no_leading_zero(client, credentials, zip_code, state, stored):
-    response = deliver(client, payload(zip_code=zip_code, state=state), credentials)
+    response = deliver(client, nextgen_body(zip_code=zip_code, state=state), credentials)
 
     assert response.status_code == HTTPStatus.CREATED
     assert Lead.objects.get().zipcode == stored
 
 
 def test_lead_with_email_only_is_accepted(client, credentials):
-    body = payload()
+    body = nextgen_body()
     del body["phone"]
 
     response = deliver(client, body, credentials)
@@ -420,8 +414,8 @@ def test_lead_with_email_only_is_accepted(client, credentials):
 
 
 def test_same_lead_id_again_answers_200_and_keeps_one_lead(client, credentials):
-    first = deliver(client, payload(), credentials)
-    again = deliver(client, payload(), credentials)
+    first = deliver(client, nextgen_body(), credentials)
+    again = deliver(client, nextgen_body(), credentials)
 
     assert again.status_code == HTTPStatus.OK
     assert again.json()["isNew"] is False
@@ -430,8 +424,10 @@ def test_same_lead_id_again_answers_200_and_keeps_one_lead(client, credentials):
 
 
 def test_same_phone_under_another_lead_id_merges_into_the_lead(client, credentials):
-    first = deliver(client, payload(), credentials)
-    again = deliver(client, payload(lead_id="NG-OTHER-1", email="maria@example.org"), credentials)
+    first = deliver(client, nextgen_body(), credentials)
+    again = deliver(
+        client, nextgen_body(lead_id="NG-OTHER-1", email="maria@example.org"), credentials
+    )
 
     assert again.status_code == HTTPStatus.OK
     assert again.json()["leadId"] == first.json()["leadId"]
@@ -440,8 +436,8 @@ def test_same_phone_under_another_lead_id_merges_into_the_lead(client, credentia
 
 
 def test_same_email_under_another_lead_id_merges_into_the_lead(client, credentials):
-    first = deliver(client, payload(), credentials)
-    again = deliver(client, payload(lead_id="NG-OTHER-2", phone="(210) 555-0188"), credentials)
+    first = deliver(client, nextgen_body(), credentials)
+    again = deliver(client, nextgen_body(lead_id="NG-OTHER-2", phone="(210) 555-0188"), credentials)
 
     assert again.status_code == HTTPStatus.OK
     assert again.json()["leadId"] == first.json()["leadId"]
@@ -450,14 +446,14 @@ def test_same_email_under_another_lead_id_merges_into_the_lead(client, credentia
 
 
 def test_redelivery_keeps_what_the_agent_set(client, agent, agent_client, credentials):
-    lead_id = deliver(client, payload(), credentials).json()["leadId"]
+    lead_id = deliver(client, nextgen_body(), credentials).json()["leadId"]
     make_disposition("Callback Tuesday", tenant=agent)
     desk = {"status": "Contacted", "disposition": "Callback Tuesday", "notes": "Wants a PPO"}
     assert agent_client.patch(f"/api/leads/{lead_id}", desk, format="json").status_code == (
         HTTPStatus.OK
     )
 
-    again = deliver(client, payload(first_name="María"), credentials)
+    again = deliver(client, nextgen_body(first_name="María"), credentials)
 
     assert again.status_code == HTTPStatus.OK
     lead = Lead.objects.get()
@@ -470,12 +466,12 @@ def test_redelivery_keeps_what_the_agent_set(client, agent, agent_client, creden
 
 
 def test_redelivery_fills_in_what_was_missing_and_blanks_nothing(client, credentials):
-    sparse = payload()
+    sparse = nextgen_body()
     for name in ("street_address", "dob", "height", "household_income"):
         del sparse[name]
     deliver(client, sparse, credentials)
 
-    complete_but_blank_elsewhere = payload(
+    complete_but_blank_elsewhere = nextgen_body(
         first_name="", city="", price=None, medical_conditions=[], tobacco_user=None
     )
     again = deliver(client, complete_but_blank_elsewhere, credentials)
@@ -493,10 +489,10 @@ def test_redelivery_fills_in_what_was_missing_and_blanks_nothing(client, credent
 
 
 def test_same_lead_for_two_tenants_makes_one_lead_each(client, agent, other_agent, credentials):
-    other_credentials = issue_credentials(other_agent)
+    other_credentials = nextgen_credentials(other_agent)
 
-    mine = deliver(client, payload(), credentials)
-    theirs = deliver(client, payload(), other_credentials)
+    mine = deliver(client, nextgen_body(), credentials)
+    theirs = deliver(client, nextgen_body(), other_credentials)
 
     assert mine.status_code == theirs.status_code == HTTPStatus.CREATED
     assert mine.json()["leadId"] != theirs.json()["leadId"]
@@ -508,10 +504,10 @@ def test_same_lead_for_two_tenants_makes_one_lead_each(client, agent, other_agen
 
 
 def test_ad_after_its_data_adds_the_premium_price_once(client, credentials):
-    deliver(client, payload(), credentials)
+    deliver(client, nextgen_body(), credentials)
 
-    ad = deliver(client, payload("nextgen_ad.json"), credentials)
-    ad_again = deliver(client, payload("nextgen_ad.json"), credentials)
+    ad = deliver(client, nextgen_body("nextgen_ad.json"), credentials)
+    ad_again = deliver(client, nextgen_body("nextgen_ad.json"), credentials)
 
     assert ad.status_code == ad_again.status_code == HTTPStatus.OK
     assert ad.json()["isNew"] is False
@@ -523,13 +519,13 @@ def test_ad_after_its_data_adds_the_premium_price_once(client, credentials):
 
 
 def test_ad_before_its_data_creates_the_lead_and_the_data_completes_it(client, credentials):
-    ad = deliver(client, payload("nextgen_ad.json"), credentials)
+    ad = deliver(client, nextgen_body("nextgen_ad.json"), credentials)
 
     assert ad.status_code == HTTPStatus.CREATED
     lead = Lead.objects.get()
     assert (lead.price, lead.product, lead.street1) == (Decimal("12.50"), "ad", "")
 
-    data = deliver(client, payload(), credentials)
+    data = deliver(client, nextgen_body(), credentials)
 
     assert data.status_code == HTTPStatus.OK
     assert data.json()["leadId"] == ad.json()["leadId"]
@@ -544,15 +540,15 @@ def test_ad_before_its_data_creates_the_lead_and_the_data_completes_it(client, c
     )
 
     settled = Lead.objects.values().get()
-    assert deliver(client, payload(), credentials).status_code == HTTPStatus.OK
+    assert deliver(client, nextgen_body(), credentials).status_code == HTTPStatus.OK
     assert Lead.objects.values().get() == settled
 
 
 def test_premium_note_is_added_under_the_agents_notes(client, agent_client, credentials):
-    lead_id = deliver(client, payload(), credentials).json()["leadId"]
+    lead_id = deliver(client, nextgen_body(), credentials).json()["leadId"]
     agent_client.patch(f"/api/leads/{lead_id}", {"notes": "Wants a PPO"}, format="json")
 
-    deliver(client, payload("nextgen_ad.json"), credentials)
+    deliver(client, nextgen_body("nextgen_ad.json"), credentials)
 
     assert Lead.objects.get().notes == f"Wants a PPO\n{PREMIUM_NOTE}"
 
@@ -579,9 +575,9 @@ def deliver_at_once(bodies: list[dict[str, Any]], credentials: dict[str, str]) -
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_identical_deliveries_store_one_lead(agent):
-    credentials = issue_credentials(agent)
+    credentials = nextgen_credentials(agent)
 
-    answers = deliver_at_once([payload()] * THREADS, credentials)
+    answers = deliver_at_once([nextgen_body()] * THREADS, credentials)
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [HTTPStatus.OK] * (THREADS - 1) + [HTTPStatus.CREATED], answers
@@ -594,9 +590,9 @@ def test_simultaneous_identical_deliveries_store_one_lead(agent):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
 def test_simultaneous_ad_and_data_add_the_premium_once(agent, attempt):
-    credentials = issue_credentials(agent)
+    credentials = nextgen_credentials(agent)
 
-    answers = deliver_at_once([payload(), payload("nextgen_ad.json")], credentials)
+    answers = deliver_at_once([nextgen_body(), nextgen_body("nextgen_ad.json")], credentials)
 
     assert sorted(status for status, _ in answers) == [HTTPStatus.OK, HTTPStatus.CREATED]
     lead = Lead.objects.get()
@@ -631,8 +627,8 @@ def test_metrics_count_and_time_each_delivery(
     before = staff.get("/metrics").content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(client, payload(), credentials).status_code == HTTPStatus.CREATED
-    assert deliver(client, payload(), {}).status_code == HTTPStatus.UNAUTHORIZED
+        assert deliver(client, nextgen_body(), credentials).status_code == HTTPStatus.CREATED
+    assert deliver(client, nextgen_body(), {}).status_code == HTTPStatus.UNAUTHORIZED
     response = staff.get("/metrics")
 
     assert response.status_code == HTTPStatus.OK

@@ -15,7 +15,8 @@ from crokodial.celery import app as celery_app
 from crokodial.queues import LEADS_QUEUE
 from leads.models import Lead
 from tests.faults import manage, private_postgres, private_redis
-from tests.server import celery_worker, shared_database_env, wait_for
+from tests.helpers import wait_for
+from tests.server import celery_worker, shared_database_env
 from webhooks.models import QueuedLeadDeadLetter
 from webhooks.tasks import nextgen_lead_persist
 

@@ -2,6 +2,7 @@
 and the schema hooks that declare both (docs/api-errors.md)."""
 
 import codecs
+import re
 import sys
 from collections.abc import Callable
 from http import HTTPStatus
@@ -18,9 +19,29 @@ from rest_framework.response import Response
 
 from crokodial.outages import unavailable_response, unavailable_service
 from leads.bounds import MAX_JSON_DEPTH, NUL, JsonTooDeep, json_loads_bounded
-from leads.errors import first_message
+from leads.errors import Busy, Expired, InvalidInput, Refused, TooLarge, first_message
+from webhooks.routes import NEXTGEN_WEBHOOK_ROUTE
 
 API_PREFIX = "/api/"
+
+# The one place a refusal of the rules (leads.errors) becomes an HTTP status.
+REFUSAL_STATUS: dict[type[Refused], HTTPStatus] = {
+    Refused: HTTPStatus.BAD_REQUEST,
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    TooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    Busy: HTTPStatus.CONFLICT,
+    Expired: HTTPStatus.GONE,
+}
+
+
+def refusal_answer(refusal: Refused) -> exceptions.APIException:
+    """Return the DRF error that answers `refusal`: its status, its message and fields."""
+    if isinstance(refusal, InvalidInput) and refusal.fields:
+        return exceptions.ValidationError(refusal.fields)
+    status = next(REFUSAL_STATUS[kind] for kind in type(refusal).__mro__ if kind in REFUSAL_STATUS)
+    answer = exceptions.APIException(refusal.message)
+    answer.status_code = status
+    return answer
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -33,6 +54,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     # CSRF failure view's system check can be).
     from rest_framework.views import exception_handler as drf_exception_handler
 
+    if isinstance(exc, Refused):
+        exc = refusal_answer(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -164,7 +187,7 @@ ERROR_ANSWERS = {
 }
 REQUEST_BODY_REQUEST_COMPONENTS_CLOSED = ("PatchedLeadChangeRequest",)
 # The webhook reads JSON or a form whatever the declared type (webhooks.intake).
-READS_ANY_MEDIA_TYPE = ("/api/webhooks/nextgen",)
+READS_ANY_MEDIA_TYPE = re.compile(re.escape(API_PREFIX) + NEXTGEN_WEBHOOK_ROUTE)
 
 
 def _statuses_for(path: str, method: str, operation: dict) -> list[str]:
@@ -175,7 +198,7 @@ def _statuses_for(path: str, method: str, operation: dict) -> list[str]:
             statuses.append("403")
     if "{" in path:
         statuses.append("404")
-    if "requestBody" in operation and path not in READS_ANY_MEDIA_TYPE:
+    if "requestBody" in operation and not READS_ANY_MEDIA_TYPE.fullmatch(path):
         statuses.append("415")
     if path == "/api/auth/token":
         statuses.append("429")

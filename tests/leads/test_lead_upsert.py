@@ -1,29 +1,26 @@
 """leads.services.lead_upsert and lead_merge: the one merge rule every door feeds leads through."""
 
-import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
+from leads.errors import InvalidInput
 from leads.models import Lead, LeadStatus
 from leads.services import lead_merge, lead_upsert, premium_note
 from tests.factories import make_lead
+from tests.helpers import nextgen_body
 from webhooks.serializers import nextgen_payload_validate
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PREMIUM_NOTE = "Premium listing applied: base $45.00 + premium $12.50 = $57.50"
 
 
 def delivered(name: str = "nextgen_data.json", **overrides: Any) -> dict[str, Any]:
     """Return a fixture body as the normalised lead fields the webhook hands to lead_upsert."""
-    body = {**json.loads((FIXTURES / name).read_text()), **overrides}
-    return nextgen_payload_validate(body)
+    return nextgen_payload_validate(nextgen_body(name, **overrides))
 
 
 @pytest.fixture(
@@ -300,8 +297,8 @@ def test_upsert_of_a_nextgen_id_alone_updates_its_lead(caller, agent):
     ids=["no keys", "blank keys", "unknown nextgen id only"],
 )
 def test_upsert_of_a_new_lead_without_phone_or_email_is_refused(caller, agent, incoming):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         lead_upsert(tenant_id=agent.pk, incoming={"source": "NextGen", **incoming})
 
-    assert "phone" in refused.value.detail
+    assert "phone" in refused.value.fields
     assert Lead.objects.count() == 0
