@@ -1,11 +1,15 @@
 """Reads of imports. Every function takes the tenant; none can see another tenant's imports."""
 
+from datetime import timedelta
+from typing import Any
+
 from django.contrib.auth.models import User
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from imports.models import ImportJob, ImportMapping, ImportRowError, ImportStatus
+from imports.models import ImportJob, ImportLeadRecord, ImportMapping, ImportRowError, ImportStatus
 from imports.parsing.layouts import header_key
+from leads.models import Lead
 
 
 def import_list(*, tenant: User) -> QuerySet[ImportJob]:
@@ -47,3 +51,35 @@ def import_mapping_get(*, tenant: User, mapping_id: int) -> ImportMapping:
 def import_mapping_for_header(*, tenant: User, header: list[str]) -> ImportMapping | None:
     """Return the tenant's saved mapping for exactly this header (case and punctuation aside)."""
     return ImportMapping.objects.filter(tenant=tenant, header_key=header_key(header)).first()
+
+
+# How far apart the web process that created a job and the worker that wrote its leads may
+# keep time: the job's window is widened by this much on each side.
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+def import_id_of_lead(lead: Lead) -> int | None:
+    """Return the id of the import that created `lead` (from its undo record), or None.
+
+    Only the tenant's imports running when the lead was created are searched, so the containment
+    test reads the records of one import, not of every import the tenant ever ran.
+    """
+    running_then = Q(job__finished_at__isnull=True) | Q(
+        job__finished_at__gte=lead.created_at - CLOCK_SLACK
+    )
+    return (
+        ImportLeadRecord.objects.filter(
+            running_then,
+            job__tenant_id=lead.tenant_id,
+            job__created_at__lte=lead.created_at + CLOCK_SLACK,
+            created_ids__contains=[lead.pk],
+        )
+        .values_list("job_id", flat=True)
+        .first()
+    )
+
+
+def lead_arrival_import(lead: Lead) -> dict[str, Any]:
+    """The import a lead came from, for its timeline's arrival (registered in imports/apps.py)."""
+    import_id = import_id_of_lead(lead)
+    return {"importId": import_id} if import_id is not None else {}

@@ -61,6 +61,8 @@ def event_summary(event: LeadEvent) -> str:
             parts.append(f"from {data['vendor']}")
         if data.get("nextgenId"):
             parts.append(f"(NextGen id {data['nextgenId']})")
+        if data.get("importId"):
+            parts.append(f"(import {data['importId']})")
         return " ".join(parts)
     if kind == LeadEventKind.VENDOR_UPDATE:
         return f"{data.get('door', '')}: {', '.join(data.get('fields', []))}".strip(": ")

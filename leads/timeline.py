@@ -6,7 +6,7 @@ imports) hand their arrivals to `lead_events_record_bulk`, one insert for all of
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -74,12 +74,27 @@ def lead_events_record_bulk(events: Iterable[LeadEvent]) -> None:
             )
 
 
+# What the apps above `leads/` know about a lead's arrival that the lead does not say (the
+# import it came from: imports/apps.py). Each provider gets the lead and answers extra
+# `data` keys in camelCase, {} when it has nothing to add; it runs once per timeline read.
+ArrivalDetail = Callable[[Lead], Mapping[str, Any]]
+_arrival_details: list[ArrivalDetail] = []
+
+
+def register_arrival_detail(provider: ArrivalDetail) -> ArrivalDetail:
+    """Add `provider` to what an arrival says (once, however often it is registered)."""
+    if provider not in _arrival_details:
+        _arrival_details.append(provider)
+    return provider
+
+
 def arrival_event(lead: Lead) -> LeadEvent:
-    """The lead's arrival, read from the lead itself: its door, vendor and creation time.
+    """The lead's arrival, read from the lead itself (its door, vendor and creation time) and
+    from the registered arrival details (the import it came from).
 
     Not a stored row: the webhook and import doors write thousands of leads a second, and an
     extra row per lead would cost each of them an insert; everything the arrival says is on the
-    lead already (docs/call-loop.md, "Timeline").
+    lead, or in what the door recorded of its own work (docs/call-loop.md, "Timeline").
     """
     details = {
         "door": lead.source,
@@ -87,6 +102,8 @@ def arrival_event(lead: Lead) -> LeadEvent:
         "nextgenId": lead.nextgen_id,
         "vendorCreatedAt": lead.vendor_created_at.isoformat() if lead.vendor_created_at else "",
     }
+    for provider in _arrival_details:
+        details.update(provider(lead))
     return LeadEvent(
         id=None,
         tenant_id=lead.tenant_id,

@@ -1,7 +1,7 @@
 """The agent's pages: the lead desk, one lead, sign-up. Data changes go through the JSON API."""
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -47,6 +47,7 @@ SORTABLE_COLUMNS = (
     ("disposition", "Disposition"),
     (None, "Status"),
     ("createdAt", "Age"),
+    (None, "Attempts"),
     ("timeZone", "Call now"),
 )
 PAGE_SIZES = (25, 50, 100)
@@ -106,12 +107,21 @@ def callability_context(
     return {**answer, "label": callability_label(answer)}
 
 
+def last_attempt_title(at: datetime) -> str:
+    """The exact time of the last call, as the desk's row shows it on hover (in UTC: the page
+    does not know the agent's zone; static/js/desk.js writes the same)."""
+    return f"Last call {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def desk_row(lead: Lead, now: datetime, rules: dict[str, CallingRule]) -> dict[str, Any]:
     """The lead resource plus what the row shows about it right now (callability from
     leads/calling.py, the one place that decides)."""
+    last = lead.last_attempt_at
     return {
         **lead_resource(lead),
         "age": age_label(lead.created_at, now),
+        "lastAttemptAge": age_label(last, now) if last else "",
+        "lastAttemptTitle": last_attempt_title(last) if last else "",
         "callability": callability_context(lead, now, rules),
     }
 
@@ -133,6 +143,7 @@ def _api_query(filters: LeadFilters, limit: int) -> dict[str, Any]:
         "states": ",".join(filters.states),
         "dispositions": ",".join(filters.dispositions),
         "sources": ",".join(filters.sources),
+        "attempts": "0" if filters.never_attempted else "",
         "sortBy": filters.sort_by,
         "sortDirection": filters.sort_direction,
         "limit": limit,
@@ -253,6 +264,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             "sortBy": filters.sort_by,
             "sortDirection": filters.sort_direction,
             "callable": callable_only,
+            "neverTried": filters.never_attempted,
         },
         "page": page,
         "limit": limit,

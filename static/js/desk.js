@@ -51,6 +51,7 @@ function fitsFilters(lead, answer) {
     if (!wanted && !filters.dispositions.includes(lead.disposition)) return false;
   }
   if (filters.callable && !(answer && answer.callable)) return false;
+  if (filters.neverTried && lead.attemptsTotal > 0) return false;
   return matchesSearch(lead);
 }
 
@@ -70,6 +71,14 @@ function phoneCell(lead) {
   if (!lead.phone) return null;
   const shown = lead.phoneDisplay || lead.phone;
   return lead.doNotCall ? el("span", { className: "phone-text" }, shown) : el("a", { href: `tel:${lead.phone}`, dataset: { callLead: lead.id } }, shown);
+}
+
+// The same as templates/leads/_lead_row.html: how many calls, and when the last one was.
+function attemptsCell(lead) {
+  if (!lead.attemptsTotal || !lead.lastAttemptAt) return "Never tried";
+  const exact = new Date(lead.lastAttemptAt).toISOString().slice(0, 16).replace("T", " ");
+  const when = el("time", { datetime: lead.lastAttemptAt, title: `Last call ${exact} UTC` }, ageLabel(lead.lastAttemptAt));
+  return [`${lead.attemptsTotal} call${lead.attemptsTotal === 1 ? "" : "s"} · `, when];
 }
 
 function callCell(lead, answer) {
@@ -100,6 +109,7 @@ function renderRow(lead, answer) {
     el("td", { className: "c-disposition" }, chip),
     el("td", { className: "c-status" }, el("span", { className: "status", dataset: { status: lead.status } }, lead.status)),
     el("td", { className: "c-age" }, el("time", { datetime: lead.createdAt }, ageLabel(lead.createdAt))),
+    el("td", { className: "c-attempts" }, attemptsCell(lead)),
     el("td", { className: "c-call" }, callCell(lead, answer)),
   );
 }
@@ -125,6 +135,7 @@ function renderStub(stubId, stub) {
     el("td", { className: "c-disposition" }, ""),
     el("td", { className: "c-status" }, el("span", { className: "status saving" }, "Saving…")),
     el("td", { className: "c-age" }, "just now"),
+    el("td", { className: "c-attempts" }, ""),
     el("td", { className: "c-call" }, ""),
   );
 }
@@ -390,6 +401,8 @@ for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
 setInterval(() => {
   for (const row of tbody.querySelectorAll("tr[data-lead-id]")) {
     row.querySelector(".c-age time").textContent = ageLabel(row.dataset.createdAt);
+    const lastCall = row.querySelector(".c-attempts time");
+    if (lastCall) lastCall.textContent = ageLabel(lastCall.getAttribute("datetime"));
     if ("doNotCall" in row.dataset || !row.dataset.changesAt) continue;
     if (Number(row.dataset.changesAt) > Date.now()) continue;
     row.dataset.changesAt = "";

@@ -1,5 +1,6 @@
 """The call loop in a real Chromium against a real server process (CONTRACT §9, issue 18)."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from leads.models import CallAttempt, Lead
 from tests.browser.conftest import celery_worker, server_env
 from tests.browser.test_desk import STEP, Tab, log_in
 from tests.factories import make_agent, make_lead
-from tests.server import wait_for
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,6 +65,48 @@ def test_clicking_call_records_an_attempt_and_the_page_takes_its_outcome(context
     attempt.refresh_from_db()
     assert (attempt.outcome, attempt.note) == ("voicemail", "left a message, call after 5")
     assert Lead.objects.get(pk=lead.pk).attempts_total == 1
+
+
+def without_age(html: str) -> str:
+    return re.sub(r">[^<]*</time>", "></time>", html)
+
+
+def test_calling_from_the_desk_shows_the_attempt_on_the_row_live_and_after_reload(
+    context, server_url
+):
+    agent = make_agent("alice")
+    lead = make_lead(agent, first_name="Deskcall", state="", time_zone=zone_at_local_hour(12))
+    make_lead(agent, first_name="Untried", state="", time_zone=zone_at_local_hour(12))
+    tab = log_in(context, server_url, "alice")
+    tab.wait_live()
+    page = tab.page
+    row = page.locator(f'tr[data-lead-id="{lead.pk}"]')
+    expect(page.locator("th.c-attempts")).to_have_text("Attempts")
+    expect(row.locator(".c-attempts")).to_have_text("Never tried")
+
+    row.locator(f'a[data-call-lead="{lead.pk}"]').click()
+
+    cell = page.locator(f'tr[data-lead-id="{lead.pk}"] .c-attempts')
+    expect(cell).to_have_text(re.compile(r"^1 call · (just now|\d+ min ago)$"), timeout=STEP)
+    at = Lead.objects.get(pk=lead.pk).last_attempt_at.astimezone(ZoneInfo("UTC"))
+    expect(cell.locator("time")).to_have_attribute("title", f"Last call {at:%Y-%m-%d %H:%M} UTC")
+    live = cell.inner_html()
+    # The server renders the same cell as the live row (templates/leads/_lead_row.html); only
+    # the age may have moved on meanwhile.
+    page.reload()
+    tab.wait_live()
+    expect(cell).to_have_text(re.compile(r"^1 call · "))
+    assert without_age(cell.inner_html()) == without_age(live)
+
+    # A fresh tab: in the one that followed the tel: link, Chromium ignores clicks on inputs.
+    tab = Tab(context, server_url)
+    page = tab.goto("/")
+    page.check("#f-never-tried")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"[?&]attempts=0(&|$)"), timeout=STEP)
+    expect(page.locator("tr[data-lead-id]")).to_have_count(1)
+    expect(page.locator("tr[data-lead-id] .c-name")).to_contain_text("Untried")
+    assert tab.errors == []
 
 
 def test_a_quick_pick_sets_a_follow_up_inside_the_window(context, server_url):

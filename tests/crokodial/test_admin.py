@@ -5,7 +5,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from leads.models import Disposition, LeadSource
+from leads.models import Disposition, Lead, LeadEvent, LeadEventKind, LeadSource
+from leads.services import lead_update
 from tests.factories import make_agent, make_lead
 from webhooks.models import NextGenCredential
 from webhooks.services import nextgen_credential_issue
@@ -16,6 +17,7 @@ LEADS = "/admin/leads/lead/"
 DISPOSITIONS = "/admin/leads/disposition/"
 CREDENTIALS = "/admin/webhooks/nextgencredential/"
 USERS = "/admin/auth/user/"
+EVENTS = "/admin/leads/leadevent/"
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def admin_browser(db) -> Client:
     return client
 
 
-@pytest.mark.parametrize("changelist", [LEADS, DISPOSITIONS, CREDENTIALS, USERS])
+@pytest.mark.parametrize("changelist", [LEADS, DISPOSITIONS, CREDENTIALS, USERS, EVENTS])
 def test_superuser_can_open_every_changelist(admin_browser, agent, changelist):
     make_lead(agent)
     nextgen_credential_issue(tenant=agent)
@@ -171,3 +173,72 @@ def test_deactivating_a_credential_in_the_admin_stops_it(admin_browser, agent):
     assert response.status_code == HTTPStatus.FOUND
     credential.refresh_from_db()
     assert not credential.is_active
+
+
+def story(lead: Lead) -> None:
+    """Two changes on the lead's timeline, through the service that records them."""
+    lead_update(lead=lead, changes={"status": "Contacted"})
+    lead_update(lead=lead, changes={"notes": "wants a quote"})
+
+
+def test_event_changelist_lists_one_leads_story_by_kind(admin_browser, agent):
+    lead = make_lead(agent)
+    story(lead)
+    story(make_lead(agent))
+    LeadEvent.objects.create(
+        tenant=agent, lead=lead, kind=LeadEventKind.ATTEMPT, at=lead.created_at, data={}
+    )
+
+    whole = admin_browser.get(EVENTS, {"lead__id__exact": lead.pk})
+    calls = admin_browser.get(EVENTS, {"lead__id__exact": lead.pk, "kind__exact": "attempt"})
+    searched = admin_browser.get(EVENTS, {"q": str(lead.pk)})
+    not_an_id = admin_browser.get(EVENTS, {"q": "Ana"})
+
+    assert whole.status_code == HTTPStatus.OK
+    assert {event.lead_id for event in whole.context["cl"].result_list} == {lead.pk}
+    assert len(whole.context["cl"].result_list) == 3
+    assert [event.kind for event in calls.context["cl"].result_list] == ["attempt"]
+    assert {event.lead_id for event in searched.context["cl"].result_list} == {lead.pk}
+    assert not_an_id.status_code == HTTPStatus.OK
+
+
+def test_the_lead_page_in_the_admin_links_to_its_story(admin_browser, agent):
+    lead = make_lead(agent)
+
+    page = admin_browser.get(f"{LEADS}{lead.pk}/change/").content.decode()
+
+    assert f"{EVENTS}?lead__id__exact={lead.pk}" in page
+
+
+def test_events_cannot_be_added_edited_or_deleted_in_the_admin(admin_browser, agent):
+    lead = make_lead(agent)
+    story(lead)
+    event = LeadEvent.objects.filter(lead=lead).first()
+    before = list(LeadEvent.objects.values_list("pk", "kind", "data").order_by("pk"))
+
+    added = admin_browser.get(f"{EVENTS}add/")
+    viewed = admin_browser.get(f"{EVENTS}{event.pk}/change/")
+    edited = admin_browser.post(f"{EVENTS}{event.pk}/change/", {"kind": "attempt", "data": "{}"})
+    deleted = admin_browser.post(f"{EVENTS}{event.pk}/delete/", {"post": "yes"})
+    bulk = admin_browser.post(
+        EVENTS, {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"}
+    )
+
+    assert added.status_code == HTTPStatus.FORBIDDEN
+    assert viewed.status_code == HTTPStatus.OK
+    assert 'name="_save"' not in viewed.content.decode()
+    assert edited.status_code == HTTPStatus.FORBIDDEN
+    assert deleted.status_code == HTTPStatus.FORBIDDEN
+    assert bulk.status_code in (HTTPStatus.OK, HTTPStatus.FOUND)
+    assert list(LeadEvent.objects.values_list("pk", "kind", "data").order_by("pk")) == before
+
+
+def test_deleting_a_lead_in_the_admin_takes_its_story_with_it(admin_browser, agent):
+    lead = make_lead(agent)
+    story(lead)
+
+    response = admin_browser.post(f"{LEADS}{lead.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert not Lead.objects.filter(pk=lead.pk).exists()
+    assert not LeadEvent.objects.filter(lead_id=lead.pk).exists()

@@ -131,6 +131,33 @@ def test_desk_can_show_only_leads_callable_now(browser, agent, fixed_clock):
     assert "Call now" in callable_now
 
 
+def test_desk_shows_each_leads_attempts_and_filters_never_tried(browser, agent, fixed_clock):
+    called = make_lead(
+        agent,
+        first_name="Called",
+        last_name="Twice",
+        attempts_total=2,
+        last_attempt_at=AFTERNOON_UTC - timedelta(minutes=5),
+    )
+    make_lead(agent, first_name="Never", last_name="Called")
+
+    everyone = browser.get("/").content.decode()
+    never_tried = browser.get("/", {"attempts": "0"}).content.decode()
+
+    assert '<th scope="col" class="c-attempts">' in everyone
+    assert (
+        f'2 calls · <time datetime="{called.last_attempt_at.isoformat().replace("+00:00", "Z")}"'
+        ' title="Last call 2025-01-15 14:55 UTC">5 min ago</time>'
+    ) in everyone
+    assert "Never tried</td>" in everyone
+    assert "Never Called" in never_tried
+    assert "Called Twice" not in never_tried
+    assert 'id="f-never-tried" checked' in never_tried
+    # The desk's links (pages, export, the lead's page) keep the filter.
+    assert "/api/leads/export?attempts=0" in never_tried
+    assert '"neverTried": true' in never_tried
+
+
 @pytest.mark.parametrize(
     ("time_zone", "utc_hour", "expected"),
     [

@@ -2,13 +2,19 @@
 
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from imports.models import ImportJob, ImportLeadRecord
 from leads import services
 from leads.bulk import lead_bulk_upsert
 from leads.models import Lead, LeadEvent, LeadSource
 from leads.services import lead_upsert
+from webhooks.services import nextgen_credential_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +192,66 @@ def test_the_timeline_pages(agent, agent_client, clock):
     assert [e["data"]["notes"]["new"] for e in first["results"][1:] + second["results"]] == [
         f"note {number}" for number in range(12)
     ]
+
+
+def test_a_lead_from_an_import_names_the_import_in_its_arrival(
+    agent, agent_client, other_client, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    sheet = b"Phone,First Name,State\n2105550401,Ana,TX\n2105550402,Bo,TX\n"
+    # Another tenant's import of the same rows, first: its leads and record are not this one's.
+    with django_capture_on_commit_callbacks(execute=True):
+        other_client.post(
+            "/api/csv-upload",
+            {"file": SimpleUploadedFile("theirs.csv", sheet, "text/csv")},
+            format="multipart",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(
+            "/api/csv-upload",
+            {"file": SimpleUploadedFile("week.csv", sheet, "text/csv")},
+            format="multipart",
+        )
+    assert response.status_code in (HTTPStatus.CREATED, HTTPStatus.ACCEPTED), response.json()
+    job = ImportJob.objects.get(tenant=agent)
+    assert job.imported == 2
+    lead = Lead.objects.get(tenant=agent, phone="+12105550402")
+
+    arrived = timeline(agent_client, lead)[0]
+
+    assert arrived["kind"] == "arrived"
+    assert arrived["data"]["importId"] == job.pk
+    assert arrived["data"]["door"] == lead.source
+
+
+def test_a_webhook_lead_names_no_import(agent, agent_client, client):
+    credential, api_key = nextgen_credential_issue(tenant=agent)
+    fixture = Path(__file__).parents[1] / "webhooks" / "fixtures" / "nextgen_data.json"
+    response = client.post(
+        "/api/webhooks/nextgen",
+        fixture.read_text(),
+        content_type="application/json",
+        headers={"sid": credential.sid, "apikey": api_key},
+    )
+    assert response.status_code in (HTTPStatus.OK, HTTPStatus.CREATED), response.content
+    lead = Lead.objects.get(pk=response.json()["leadId"])
+
+    arrived = timeline(agent_client, lead)[0]
+
+    assert arrived["kind"] == "arrived"
+    assert arrived["data"]["door"] == "NextGen"
+    assert "importId" not in arrived["data"]
+
+
+def test_the_import_is_looked_up_once_per_read_not_per_event(agent, agent_client, clock):
+    lead = vendor_lead(agent)
+    for number in range(5):
+        clock["now"] += timedelta(minutes=1)
+        agent_client.patch(f"/api/leads/{lead.pk}", {"notes": f"note {number}"}, format="json")
+
+    with CaptureQueriesContext(connection) as captured:
+        events = timeline(agent_client, lead)
+
+    assert len(events) == 6
+    record_table = ImportLeadRecord._meta.db_table
+    assert sum(record_table in query["sql"] for query in captured.captured_queries) == 1
