@@ -10,7 +10,7 @@ from django.db import connection
 from psycopg import _queries
 
 from leads.services import lead_upsert
-from tests.server import wait_for
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
