@@ -5,13 +5,13 @@ from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from tests.factories import make_lead
+from tests.helpers import dashboard_socket
 from tests.leads import test_consumers
-from tests.leads.test_consumers import ABSENCE_WINDOW, TIMEOUT, socket
+from tests.leads.test_consumers import ABSENCE_WINDOW, TIMEOUT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-# The socket tests' fixtures: each test runs on the in-memory layer and on real Redis.
-channel_layer = test_consumers.channel_layer
+# The socket tests' fixtures (channel_layer, in tests/conftest.py, runs each test on every layer).
 session_headers = test_consumers.session_headers
 
 
@@ -30,7 +30,7 @@ async def test_adding_and_removing_a_number_push_lead_updated_to_its_tenant_only
     bob = await sync_to_async(session_headers)(other_agent)
     client = _client_for(agent)
 
-    async with socket(alice) as desk, socket(bob) as other_desk:
+    async with dashboard_socket(alice) as desk, dashboard_socket(bob) as other_desk:
         added = await sync_to_async(client.post)(
             "/api/dnc", {"phone": "210 461 1180", "reason": "Asked"}, format="json"
         )
@@ -55,7 +55,7 @@ async def test_a_number_already_listed_sends_nothing(channel_layer, agent, sessi
     await sync_to_async(client.post)("/api/dnc", body, format="json")
     headers = await sync_to_async(session_headers)(agent)
 
-    async with socket(headers) as desk:
+    async with dashboard_socket(headers) as desk:
         await sync_to_async(client.post)("/api/dnc", body, format="json")
 
         assert await desk.receive_nothing(timeout=ABSENCE_WINDOW)
