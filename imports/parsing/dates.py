@@ -66,9 +66,10 @@ class DateColumnScan:
                 if _DATE_START.match(cell):
                     evidence.setdefault(index, DateEvidence()).add(cell)
             return
+        width = len(cells)
         for index, found in evidence.items():
-            if index < len(cells) and _DATE_START.match(cell := cells[index]):
-                found.add(cell)
+            if index < width:
+                found.add(cells[index])
 
 
 def column_date_orders(
