@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from imports import exports
 from imports.dnc import DncFileRejected, dnc_upload_rows
 from imports.models import ImportStatus
+from imports.parsing.dates import DATE_ORDERS
 from imports.selectors import (
     import_get,
     import_list,
@@ -254,6 +255,12 @@ class ImportRunRequestSerializer(serializers.Serializer):
     saveMappingAs = serializers.CharField(
         required=False, allow_blank=True, max_length=255, default=""
     )
+    dateOrder = serializers.ChoiceField(
+        choices=DATE_ORDERS,
+        required=False,
+        default="",
+        help_text="The order of the DOB column's day/month/year dates: dmy or mdy.",
+    )
 
     def validate_mapping(self, mapping: dict[str, str]) -> dict[str, str]:
         if len(mapping) > MAX_MAPPED_COLUMNS:
@@ -283,6 +290,7 @@ class ImportRunApi(APIView):
             mapping=params.validated_data["mapping"],
             dry_run=params.validated_data["dryRun"],
             save_mapping_as=params.validated_data["saveMappingAs"],
+            date_order=params.validated_data["dateOrder"],
         )
         if counts is not None:
             job.refresh_from_db()

@@ -60,6 +60,10 @@ class ImportJob(models.Model):
     # "keep" or "ignore". Empty: the columns the layout detection recognises.
     columns = models.JSONField(default=list, blank=True)
     mapping_name = models.CharField(max_length=255, blank=True)
+    # {column index: "dmy" | "mdy" | "mixed"}: the order of the file's day/month/year date
+    # columns, decided from the whole file or chosen by the agent (imports.parsing.dates).
+    # Null for imports stored before: each value is read on its own.
+    date_orders = models.JSONField(null=True, blank=True, default=None)
     undo = models.JSONField(
         null=True, blank=True, help_text="What undoing did: {deleted, restored, kept, keptLeads}."
     )
@@ -120,6 +124,11 @@ class ImportMapping(models.Model):
         max_length=64, help_text="Digest of the headers as matched (case and punctuation aside)."
     )
     mapping = models.JSONField(default=dict, help_text="{header: field | 'keep' | 'ignore'}")
+    date_order = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="dmy or mdy: the order of the DOB column when no date in the file tells.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

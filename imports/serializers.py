@@ -85,6 +85,8 @@ class ImportColumnSerializer(serializers.Serializer):
     confidence = serializers.FloatField(min_value=0, max_value=1)
     reason = serializers.ChoiceField(["exact", "alias", "learned", "fuzzy", "none"])
     suggestion = serializers.CharField()
+    dateOrder = serializers.ChoiceField(["dmy", "mdy", "mixed"], allow_null=True)
+    dateOrderAssumed = serializers.BooleanField()
 
 
 class ImportSampleRowSerializer(serializers.Serializer):
@@ -131,5 +133,6 @@ class ImportMappingSerializer(serializers.Serializer):
     name = serializers.CharField()
     headers = serializers.ListField(child=serializers.CharField())
     mapping = serializers.DictField(child=serializers.CharField())
+    dateOrder = BlankAsNullField(source="date_order", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)

@@ -54,6 +54,7 @@ from imports.parsing import (
     detect_layout,
     inspect_csv,
 )
+from imports.parsing.dates import column_date_orders
 from imports.parsing.layouts import Layout, UnknownColumns, layout_from_choices
 from imports.selectors import import_mapping_for_header
 from imports.serializers import import_resource
@@ -124,7 +125,12 @@ def import_start(*, tenant: User, upload: UploadedFile) -> ImportJob:
         raise InvalidInput({"file": [str(error)]}) from None
 
     job = import_store(
-        tenant=tenant, upload=upload, file_name=file_name, shape=shape, layout=layout
+        tenant=tenant,
+        upload=upload,
+        file_name=file_name,
+        shape=shape,
+        layout=layout,
+        learned_date_order=saved.date_order if saved is not None else "",
     )
     if saved is not None:
         ImportJob.objects.filter(pk=job.pk).update(columns=columns, mapping_name=saved.name)
@@ -141,8 +147,15 @@ def import_store(
     shape: Any,
     layout: Layout,
     status: str = ImportStatus.QUEUED,
+    learned_date_order: str = "",
 ) -> ImportJob:
-    """Keep the checked `upload` in the default storage and create its job."""
+    """Keep the checked `upload` in the default storage and create its job, with the order of
+    its date columns (the file's; `learned_date_order` where no date in the file tells)."""
+    date_orders = column_date_orders(
+        shape.date_evidence,
+        learned=learned_date_order,
+        dob_columns=[column.index for column in layout.columns if column.kind == "dob"],
+    )
     upload.seek(0)
     storage_name = default_storage.save(f"imports/{uuid.uuid4().hex}.csv", upload)
     try:
@@ -157,6 +170,7 @@ def import_store(
             header=layout.header,
             total_rows=shape.data_rows,
             status=status,
+            date_orders=date_orders,
         )
     except BaseException:
         default_storage.delete(storage_name)
@@ -173,6 +187,13 @@ def job_layout(job: ImportJob, header: list[str]) -> Layout:
     if job.columns:
         return layout_from_choices(header, job.columns)
     return detect_layout(header)
+
+
+def job_date_orders(job: ImportJob) -> dict[int, str] | None:
+    """The order of the job's date columns by index, for RowConverter."""
+    if job.date_orders is None:
+        return None
+    return {int(index): order for index, order in job.date_orders.items()}
 
 
 def _enqueue(job: ImportJob) -> None:
@@ -468,7 +489,9 @@ def _converted_batches(
     if header is None:
         raise CsvRejected("The file has no header row.")
     layout = job_layout(job, header[1])
-    converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
+    converter = RowConverter(
+        layout, today=timezone.localdate(), cleaned=cleaned, date_orders=job_date_orders(job)
+    )
     batch_size = settings.IMPORT_BATCH_SIZE
     # Tenant and owner are the uploader's, whatever the file says.
     lead_owner: dict[str, Any] = {
@@ -501,6 +524,7 @@ def import_dry_run(*, job: ImportJob) -> dict[str, int]:
     trial = ImportJob(
         pk=job.pk, tenant_id=job.tenant_id, encoding=job.encoding, delimiter=job.delimiter,
         columns=job.columns, header=job.header, errors=[], warnings=[],
+        date_orders=job.date_orders,
     )  # fmt: skip
     try:
         with transaction.atomic(), default_storage.open(job.storage_name, "rb") as stored:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from imports.models import ImportJob, ImportMapping, ImportStatus
 from imports.parsing import CsvRejected, RowConverter, csv_records, inspect_csv
+from imports.parsing.dates import DATE_ORDERS
 from imports.parsing.layouts import (
     API_NAME_BY_FIELD,
     FIELD_BY_API_NAME,
@@ -28,8 +29,15 @@ from imports.parsing.layouts import (
     suggest_columns,
 )
 from imports.selectors import import_mapping_for_header
-from imports.services import UploadTooLarge, import_dry_run, import_enqueue, import_store
+from imports.services import (
+    UploadTooLarge,
+    import_dry_run,
+    import_enqueue,
+    import_store,
+    job_date_orders,
+)
 from leads.errors import InvalidInput
+from leads.normalize import MONTH_FIRST
 
 SAMPLE_ROWS = 10
 KEY_FIELDS = ("phone", "email")
@@ -62,17 +70,21 @@ def import_preview(*, tenant: User, upload: UploadedFile) -> tuple[ImportJob, di
         shape=shape,
         layout=layout,
         status=ImportStatus.PREVIEW,
+        learned_date_order=saved.date_order if saved else "",
     )
     job.columns = choices  # the suggestions, until the run settles the mapping
     job.mapping_name = saved.name if saved else ""
     job.save(update_fields=["columns", "mapping_name"])
     upload.seek(0)
-    sample = _sample(upload, shape.encoding, shape.delimiter, layout)
+    sample = _sample(upload, shape.encoding, shape.delimiter, layout, job_date_orders(job))
     preview = {
         "encoding": shape.encoding,
         "delimiter": shape.delimiter,
         "rows": shape.data_rows,
-        "columns": [_column(suggestion) for suggestion in suggestions],
+        "columns": [
+            {**_column(suggestion), **_date_order(job, shape, index)}
+            for index, suggestion in enumerate(suggestions)
+        ],
         "sample": sample,
         "mappingName": job.mapping_name or None,
     }
@@ -90,12 +102,31 @@ def _column(suggestion: ColumnSuggestion) -> dict[str, Any]:
     }
 
 
-def _sample(upload: Any, encoding: str, delimiter: str, layout: Any) -> list[dict[str, Any]]:
+def _date_order(job: ImportJob, shape: Any, index: int) -> dict[str, Any]:
+    """The order the run reads the column's day/month/year dates in (null: it holds none),
+    and whether no date in the file tells it (then month-first, or the order learned)."""
+    order = (job.date_orders or {}).get(str(index))
+    evidence = shape.date_evidence.get(index)
+    return {
+        "dateOrder": order,
+        "dateOrderAssumed": order is not None and (evidence is None or evidence.assumed),
+    }
+
+
+def _sample(
+    upload: Any,
+    encoding: str,
+    delimiter: str,
+    layout: Any,
+    date_orders: dict[int, str] | None,
+) -> list[dict[str, Any]]:
     cleaned: dict[int, str] = {}
     records = csv_records(upload, encoding=encoding, delimiter=delimiter, cleaned=cleaned)
     next(records, None)
     rows = list(islice(records, SAMPLE_ROWS))
-    converter = RowConverter(layout, today=timezone.localdate(), cleaned=cleaned)
+    converter = RowConverter(
+        layout, today=timezone.localdate(), cleaned=cleaned, date_orders=date_orders
+    )
     batch = converter.convert_batch(rows)
     sample = []
     for row, (line, cells) in enumerate(rows):
@@ -135,8 +166,10 @@ def import_steer_run(
     mapping: dict[str, str],
     dry_run: bool,
     save_mapping_as: str = "",
+    date_order: str = "",
 ) -> tuple[ImportJob, dict[str, int] | None]:
-    """Run (or with `dry_run`, try) an import in preview with the agent's `mapping`.
+    """Run (or with `dry_run`, try) an import in preview with the agent's `mapping`, reading
+    the DOB column in `date_order` (dmy or mdy) if given, else in the order the file tells.
 
     Return the job and, for a dry run, the counts the run would report. Raise InvalidInput
     naming the problem with the mapping; the job stays in preview until a real run.
@@ -149,16 +182,22 @@ def import_steer_run(
             )
         choices = _resolve(job.header, list(job.columns), mapping)
         job.columns = settled_columns(job.header, choices)
+        order_chosen = _choose_date_order(job, choices, date_order)
         # Hand-made: not what the layout detection alone does with this header (the agent's
-        # changes, or fuzzy guesses they accepted). A learned mapping is not learned again.
-        hand_made = bool(job.columns) and not job.mapping_name
+        # changes, or fuzzy guesses they accepted), or a date order the agent switched.
+        # A learned mapping is not learned again.
+        hand_made = (bool(job.columns) or order_chosen) and not job.mapping_name
         if dry_run:
             return job, import_dry_run(job=job)
         job.vendor = layout_from_choices(job.header, choices).vendor
         if hand_made or save_mapping_as:
             name = save_mapping_as or job.file_name
             import_mapping_save(
-                tenant_id=job.tenant_id, name=name, header=job.header, choices=choices
+                tenant_id=job.tenant_id,
+                name=name,
+                header=job.header,
+                choices=choices,
+                date_order=_dob_order(job, choices),
             )
             job.mapping_name = name[:255]
         elif job.mapping_name:
@@ -167,10 +206,43 @@ def import_steer_run(
             ).first()
             if saved is not None:
                 saved.used()
+                if order_chosen:
+                    saved.date_order = date_order
+                    saved.save(update_fields=["date_order"])
         job.status = ImportStatus.QUEUED
-        job.save(update_fields=["columns", "vendor", "mapping_name", "status"])
+        job.save(update_fields=["columns", "vendor", "mapping_name", "status", "date_orders"])
         import_enqueue(job=job)
     return job, None
+
+
+def _dob_columns(choices: list[str]) -> list[int]:
+    return [index for index, choice in enumerate(choices) if choice == API_NAME_BY_FIELD["dob"]]
+
+
+def _choose_date_order(job: ImportJob, choices: list[str], date_order: str) -> bool:
+    """Read the DOB columns in the agent's `date_order`, if given; return whether it changes
+    the order the file tells (or no date in it tells)."""
+    if not date_order:
+        return False
+    if date_order not in DATE_ORDERS:
+        allowed = " or ".join(repr(order) for order in DATE_ORDERS)
+        raise InvalidInput({"dateOrder": [f"{date_order!r} is not a date order: {allowed}."]})
+    orders = dict(job.date_orders or {})
+    changed = False
+    for index in _dob_columns(choices):
+        changed = changed or orders.get(str(index), MONTH_FIRST) != date_order
+        orders[str(index)] = date_order
+    job.date_orders = orders
+    return changed
+
+
+def _dob_order(job: ImportJob, choices: list[str]) -> str:
+    """The order the DOB column is read in, as a saved mapping remembers it ('' if none)."""
+    orders = job.date_orders or {}
+    for index in _dob_columns(choices):
+        if (order := orders.get(str(index))) in DATE_ORDERS:
+            return order
+    return ""
 
 
 def settled_columns(header: list[str], choices: list[str]) -> list[str]:
@@ -216,9 +288,10 @@ def _resolve(header: list[str], suggested: list[str], mapping: dict[str, str]) -
 
 
 def import_mapping_save(
-    *, tenant_id: int, name: str, header: list[str], choices: list[str]
+    *, tenant_id: int, name: str, header: list[str], choices: list[str], date_order: str = ""
 ) -> ImportMapping:
-    """Save (or replace) the tenant's mapping for this header."""
+    """Save (or replace) the tenant's mapping for this header, with the order of its DOB
+    column."""
     saved, _ = ImportMapping.objects.update_or_create(
         tenant_id=tenant_id,
         header_key=header_key(header),
@@ -226,6 +299,7 @@ def import_mapping_save(
             "name": name[:255],
             "headers": header,
             "mapping": {name_: choice for name_, choice in zip(header, choices, strict=True)},
+            "date_order": date_order,
             "last_used_at": timezone.now(),
         },
     )

@@ -329,6 +329,10 @@ _MONTH_FIRST_DATE = re.compile(
     r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})" + _TIME_SUFFIX, re.IGNORECASE | re.ASCII
 )
 _MONTHS_IN_YEAR = 12
+_DAYS_IN_MONTH = 31
+# The order of a day/month/year date column (CONTRACT §6 `dateOrder`)
+DAY_FIRST = "dmy"
+MONTH_FIRST = "mdy"
 _EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -339,11 +343,32 @@ def _date_or_invalid(year: int, month: int, day: int, raw: str) -> date:
         raise _invalid("not a valid date", raw) from None
 
 
-def normalize_dob(raw: str | None, *, today: date | None = None) -> date | None:
+def dob_written_order(raw: str) -> str | None:
+    """Return DAY_FIRST if `raw` is a day/month/year date that can only be read day-first
+    (31/01/1980), MONTH_FIRST if only month-first (01/31/1980), else None (either, or neither).
+
+    An import decides the order of a whole date column from these (imports.parsing.dates)."""
+    match = _MONTH_FIRST_DATE.fullmatch(raw.strip())
+    if match is None:
+        return None
+    first, second = int(match[1]), int(match[3])
+    if _MONTHS_IN_YEAR < first <= _DAYS_IN_MONTH and 1 <= second <= _MONTHS_IN_YEAR:
+        return DAY_FIRST
+    if _MONTHS_IN_YEAR < second <= _DAYS_IN_MONTH and 1 <= first <= _MONTHS_IN_YEAR:
+        return MONTH_FIRST
+    return None
+
+
+def normalize_dob(
+    raw: str | None, *, today: date | None = None, day_first: bool | None = None
+) -> date | None:
     """Return the date of birth, or None for blank or 'N/A'-style input.
 
-    Dates are month-first unless the first number cannot be a month. A two-digit year takes the
-    century that puts the date on or before `today` (default: today in UTC).
+    A day/month/year date is read day-first with `day_first=True`, month-first with False (a
+    value that cannot be read in that order is invalid, never read the other way), and with
+    None month-first unless the first number cannot be a month. Year-first dates are read as
+    written. A two-digit year takes the century that puts the date on or before `today`
+    (default: today in UTC).
     """
     if raw is None:
         return None
@@ -357,7 +382,7 @@ def normalize_dob(raw: str | None, *, today: date | None = None) -> date | None:
         birth_date = _date_or_invalid(int(match[1]), int(match[3]), int(match[4]), raw)
     elif match := _MONTH_FIRST_DATE.fullmatch(text):
         month, day, year_text = int(match[1]), int(match[3]), match[4]
-        if month > _MONTHS_IN_YEAR:
+        if day_first or (day_first is None and month > _MONTHS_IN_YEAR):
             month, day = day, month
         if len(year_text) == 4:
             birth_date = _date_or_invalid(int(year_text), month, day, raw)

@@ -255,19 +255,21 @@ def booleans(raws: pl.Series) -> pl.Series:
     )
 
 
-def dates_of_birth(raws: pl.Series, *, today: date) -> pl.Series:
-    """Dates written year-month-day (ISO) or month/day/year with a four-digit year."""
+def dates_of_birth(raws: pl.Series, *, today: date, day_first: bool | None = None) -> pl.Series:
+    """Dates written year-month-day (ISO) or month/day/year with a four-digit year (day/month/
+    year with `day_first=True`), as `normalize_dob(raw, today=today, day_first=day_first)`."""
     text = _stripped()
     iso = text.str.extract_groups(_ISO_DATE)
     us = text.str.extract_groups(_US_DATE)
+    us_month, us_day = ("2", "1") if day_first else ("1", "2")
     year = pl.coalesce(iso.struct.field("1"), us.struct.field("3"))
-    month = pl.coalesce(iso.struct.field("2"), us.struct.field("1"))
-    day = pl.coalesce(iso.struct.field("3"), us.struct.field("2"))
+    month = pl.coalesce(iso.struct.field("2"), us.struct.field(us_month))
+    day = pl.coalesce(iso.struct.field("3"), us.struct.field(us_day))
     written = pl.concat_str(
         [year, month.str.zfill(2), day.str.zfill(2)], separator="-"
     ).str.to_date("%Y-%m-%d", strict=False)
     certain = (
-        (month.cast(pl.Int32) <= 12)  # else the scalar rule swaps day and month
+        (month.cast(pl.Int32) <= 12)  # else the scalar rule swaps day and month, or refuses
         & (written <= pl.lit(today))
         & (written.dt.year() >= _EARLIEST_BIRTH_YEAR)
     )

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from imports.parsing.dates import DateColumnScan, DateEvidence
+
 CHUNK_BYTES = 1024 * 1024
 HEAD_CHARS = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -54,6 +56,8 @@ class CsvShape:
     delimiter: str
     header: list[str] = field(default_factory=list)
     data_rows: int = 0
+    # column index → how its day/month/year dates tell their order (imports.parsing.dates)
+    date_evidence: dict[int, DateEvidence] = field(default_factory=dict)
 
 
 def detect_encoding(binary: BinaryIO) -> str:
@@ -257,12 +261,20 @@ def inspect_csv(binary: BinaryIO) -> CsvShape:
     delimiter = sniff_delimiter(binary, encoding)
     header: list[str] | None = None
     data_rows = 0
+    dates = DateColumnScan()
     for _line, cells in csv_records(binary, encoding=encoding, delimiter=delimiter):
         if header is None:
             header = cells
         else:
             data_rows += 1
+            dates.add(cells)
     binary.seek(0)
     if header is None:
         raise CsvRejected("The file has no header row.")
-    return CsvShape(encoding=encoding, delimiter=delimiter, header=header, data_rows=data_rows)
+    return CsvShape(
+        encoding=encoding,
+        delimiter=delimiter,
+        header=header,
+        data_rows=data_rows,
+        date_evidence=dates.evidence,
+    )

@@ -4,6 +4,7 @@ Every value goes through `leads.normalize`. A row is unusable only without a usa
 usable email; any other value that does not parse is left empty with a warning.
 """
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,6 +14,7 @@ from typing import Any
 import polars as pl
 from django.utils.dateparse import parse_date, parse_datetime
 
+from imports.parsing.dates import DATE_ORDERS, dob_reader
 from imports.parsing.layouts import Layout
 from leads import normalize_columnar as columnar
 from leads.bounds import MAX_PRICE
@@ -20,6 +22,8 @@ from leads.bulk import LeadColumns
 from leads.exports import FORMULA_PREFIXES
 from leads.models import Lead, LeadStatus
 from leads.normalize import (
+    DAY_FIRST,
+    MONTH_FIRST,
     InvalidValue,
     format_height,
     normalize_dob,
@@ -193,9 +197,12 @@ class RowConverter:
         *,
         today: date | None = None,
         cleaned: dict[int, str] | None = None,
+        date_orders: Mapping[int, str] | None = None,
     ) -> None:
         """`cleaned` is the one `csv_records` fills: each record that lost control characters
-        gets a warning saying which."""
+        gets a warning saying which. `date_orders` gives the order of each DOB column by index
+        (imports.parsing.dates; a column not in it is month-first); None reads each value on
+        its own."""
         self.layout = layout
         self.cleaned = cleaned if cleaned is not None else {}
         today = today or datetime.now(UTC).date()
@@ -239,11 +246,22 @@ class RowConverter:
         self._keys: list[tuple[int, str, Callable[[str], Any], Callable[..., pl.Series]]] = []
         # later columns for a field an earlier column already feeds (Phone, then Mobile, then Cell)
         self._fallbacks: list[tuple[int, str, str]] = []
+        # The DOB columns' normalisers: the order of a date column is the file's, not a value's.
+        self._by_column: dict[int, Callable[[str], Any]] = {}
         self._zip_columns: list[int] = []
         self._name_columns: list[int] = []
         seen: set[str] = set()
         for column in layout.columns:
             index, name, kind = column.index, column.field, column.kind
+            column_vectorised = vectorised.get(kind)
+            if kind == "dob" and date_orders is not None:
+                order = date_orders.get(index, MONTH_FIRST)
+                self._by_column[index] = dob_reader(order, today=today)
+                column_vectorised = None
+                if order in DATE_ORDERS:
+                    column_vectorised = functools.partial(
+                        columnar.dates_of_birth, today=today, day_first=order == DAY_FIRST
+                    )
             if kind == "zip":
                 self._zip_columns.append(index)
             elif kind == "name":
@@ -255,7 +273,8 @@ class RowConverter:
             elif kind in ("phone", "email"):
                 self._keys.append((index, name, normalisers[kind], vectorised[kind]))
             else:
-                remembered = _Remembered(normalisers[kind], vectorised.get(kind))
+                convert = self._by_column.get(index) or normalisers[kind]
+                remembered = _Remembered(convert, column_vectorised)
                 self._remembered.append((index, name, remembered))
             seen.add(name)
         self._normalisers = normalisers
@@ -382,7 +401,7 @@ class RowConverter:
         header = self.layout.header
         for index, name, kind in self._fallbacks:
             values = columns.setdefault(name, [None] * count)
-            normalise = self._normalisers.get(kind)
+            normalise = self._by_column.get(index) or self._normalisers.get(kind)
             for row, raw_value in enumerate(by_column[index]):
                 raw = raw_value.strip()
                 if not raw or values[row]:

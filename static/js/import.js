@@ -254,6 +254,49 @@ function picker(column, index) {
   return select;
 }
 
+// The order of a date column's dates (CONTRACT §6 dateOrder), decided from the whole file and
+// shown while the column is stored as the date of birth; "mixed" is only what the file says.
+const dateOrderOptions = document.getElementById("import-date-order-options");
+
+function orderField(column, index) {
+  if (!column.dateOrder) return null;
+  const select = el("select", {
+    id: `import-order-${index}`,
+    className: "import-date-order",
+    dataset: { header: column.header, detected: column.dateOrder },
+    "aria-describedby": `import-order-note-${index}`,
+  });
+  select.append(dateOrderOptions.content.cloneNode(true));
+  if (column.dateOrder !== "mixed") select.querySelector("option[value='mixed']").remove();
+  select.value = column.dateOrder;
+  const note = column.dateOrder === "mixed"
+    ? "dates written both ways: the unclear ones are left empty"
+    : column.dateOrderAssumed
+      ? `order assumed ${column.dateOrder === "dmy" ? "day" : "month"} first: no date in the file tells`
+      : "order found in the file";
+  return el(
+    "span",
+    { className: "import-order", id: `import-order-box-${index}`, hidden: column.suggestion !== "dob" },
+    el("label", { for: `import-order-${index}`, className: "import-picker-label" }, "Dates read", el("span", { className: "visually-hidden" }, ` (column ${column.header})`)),
+    select,
+    el("span", { className: "import-why", id: `import-order-note-${index}` }, note),
+  );
+}
+
+function showOrderFields() {
+  for (const select of previewTable.querySelectorAll("select.import-picker")) {
+    const box = document.getElementById(select.id.replace("import-map-", "import-order-box-"));
+    if (box) box.hidden = select.value !== "dob";
+  }
+}
+
+// The order the agent chose for the column stored as the date of birth, if it is one.
+function dateOrderChoice() {
+  const dob = [...previewTable.querySelectorAll("select.import-picker")].find((select) => select.value === "dob");
+  const order = dob && document.getElementById(dob.id.replace("import-map-", "import-order-"));
+  return order && order.value !== "mixed" ? { dateOrder: order.value } : {};
+}
+
 function confidenceText(column) {
   if (column.reason === "none") return "Not recognised";
   return `${Math.round(column.confidence * 100)} % sure`;
@@ -267,6 +310,7 @@ function columnHead(column, index) {
     el("span", { className: "import-header" }, column.header),
     el("label", { for: `import-map-${index}`, className: "import-picker-label" }, "Store as", el("span", { className: "visually-hidden" }, ` (column ${column.header})`)),
     picker(column, index),
+    orderField(column, index),
     el(
       "span",
       { className: "import-why", id: `import-why-${index}` },
@@ -289,7 +333,8 @@ function storedCell(row, index) {
   const column = preview.columns[index];
   const select = document.getElementById(`import-map-${index}`);
   const choice = select ? select.value : column.suggestion;
-  if (choice !== column.suggestion) {
+  const order = document.getElementById(`import-order-${index}`);
+  if (choice !== column.suggestion || (order && order.value !== order.dataset.detected)) {
     // The sample was read with the suggestions; the agent's choice is read by the run.
     return el("td", { className: "import-stored import-pending" }, "…", el("span", { className: "visually-hidden" }, " read with your choice when it runs"));
   }
@@ -365,9 +410,10 @@ function hidePreview() {
 }
 
 previewTable.addEventListener("change", (event) => {
-  if (!event.target.matches("select.import-picker")) return;
+  if (!event.target.matches("select.import-picker, select.import-date-order")) return;
   dryRunBox.hidden = true;
   clearMappingErrors();
+  showOrderFields();
   renderSample();
 });
 
@@ -436,7 +482,7 @@ async function tryIt() {
   setBusy(true);
   dryRunBox.hidden = true;
   try {
-    const answer = await api(urlFor(urls.run, preview.id), { method: "POST", body: { mapping: mapping(), dryRun: true } });
+    const answer = await api(urlFor(urls.run, preview.id), { method: "POST", body: { mapping: mapping(), dryRun: true, ...dateOrderChoice() } });
     clearMappingErrors();
     for (const name of COUNTS) {
       document.getElementById(`dry-${name}`).textContent = answer.dryRun[name].toLocaleString();
@@ -456,7 +502,7 @@ async function runImport() {
   const { id, fileName } = preview;
   currentId = id;
   try {
-    const job = await api(urlFor(urls.run, id), { method: "POST", body: { mapping: mapping(), dryRun: false } });
+    const job = await api(urlFor(urls.run, id), { method: "POST", body: { mapping: mapping(), dryRun: false, ...dateOrderChoice() } });
     hidePreview();
     document.getElementById("import-file-name").textContent = fileName;
     bar.max = 100;

@@ -1,6 +1,7 @@
 """The steered import in a real Chromium (issue 15 item 5, CONTRACT §6): preview, field pickers,
 "Try it", "Import", undo from the history, and the mapping learned for the vendor's header."""
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -93,7 +94,7 @@ WRONG_WEEK = [
     "(512) 555-0101,Ana María López,ana@example.com,31/01/1980,78701,Austin,TX",
     "(512) 555-0102,Ben Okafor,ben@example.com,15/06/1975,78702,Austin,TX",
     "(512) 555-0103,Chloé Martin,,28/02/1990,78703,Austin,TX",
-    "(512) 555-0104,Dev Patel,dev@example.com,21/12/1968,78704,Austin,TX",
+    "(512) 555-0104,Dev Patel,dev@example.com,01/12/1968,78704,Austin,TX",
     "555,No Contact,,13/13/1980,78705,Austin,TX",
     "(512) 555-0199,Known Already,known@example.com,20/10/1970,78799,Round Rock,TX",
 ]
@@ -111,6 +112,10 @@ def preview_file(page: Page, path: Path) -> None:
 
 def picker(page: Page, header: str):
     return page.get_by_label(f"Store as (column {header})", exact=True)
+
+
+def date_order(page: Page, header: str):
+    return page.get_by_label(f"Dates read (column {header})", exact=True)
 
 
 def column_head(page: Page, header: str):
@@ -166,6 +171,10 @@ def test_an_unseen_vendors_file_is_mapped_tried_imported_undone_and_learned(
     expect(stored.nth(0)).to_have_text("+15125550101")
     expect(stored.nth(1)).to_have_text("Ana María López")
     expect(stored.nth(3)).to_have_text("1980-01-31")
+    # 01/12/1968 alone could be 12 January; the file is day-first, so it is 1 December.
+    expect(date_order(page, "Birthdate")).to_have_value("dmy")
+    expect(column_head(page, "Birthdate")).to_contain_text("order found in the file")
+    expect(page.locator("tr.import-row-stored[data-line='5'] td").nth(3)).to_have_text("1968-12-01")
     expect(page.locator("tr.import-row-problems[data-line='6']")).to_contain_text("Cell #")
     expect(
         page.locator("tr.import-row-stored[data-line='6'] td.import-cell-problem")
@@ -192,6 +201,7 @@ def test_an_unseen_vendors_file_is_mapped_tried_imported_undone_and_learned(
         "TX",
         date(1980, 1, 31),
     )
+    assert Lead.objects.get(tenant=alice, phone="+15125550104").dob == date(1968, 12, 1)
     known.refresh_from_db()
     assert known.city == "Round Rock"
 
@@ -248,6 +258,40 @@ def test_an_unseen_vendors_file_is_mapped_tried_imported_undone_and_learned(
     assert tab.errors == [] and desk.errors == []
 
 
+def test_the_agent_switches_an_assumed_date_order_and_the_run_reads_it(
+    context, server_url, worker, tmp_path
+):
+    alice = make_agent("alice")
+    log_in(context, server_url, "alice")
+    tab = Tab(context, server_url)
+    page = tab.goto("/imports")
+    rows = [
+        "(512) 555-0101,Ana López,ana@example.com,01/12/1968,78701,Austin,TX",
+        "(512) 555-0102,Ben Okafor,ben@example.com,03/04/1975,78702,Austin,TX",
+    ]
+    preview_file(page, odd_vendor_file(tmp_path, "no-date-tells.csv", rows))
+
+    order = date_order(page, "Birthdate")
+    expect(order).to_have_value("mdy")
+    expect(column_head(page, "Birthdate")).to_contain_text("order assumed month first")
+    stored = page.locator("tr.import-row-stored[data-line='2'] td")
+    expect(stored.nth(3)).to_have_text("1968-01-12")
+    order.select_option("dmy")
+    expect(stored.nth(3)).to_have_class(re.compile("import-pending"))
+    # Stored as something else than the date of birth, the column has no order to pick.
+    picker(page, "Birthdate").select_option("keep")
+    expect(order).to_be_hidden()
+    picker(page, "Birthdate").select_option("dob")
+    expect(order).to_be_visible()
+    expect(order).to_have_value("dmy")
+
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-phase")).to_have_text("Finished", timeout=STEP * 3)
+    dobs = {lead.email: lead.dob for lead in Lead.objects.filter(tenant=alice)}
+    assert dobs == {"ana@example.com": date(1968, 12, 1), "ben@example.com": date(1975, 4, 3)}
+    assert tab.errors == []
+
+
 def test_a_bad_mapping_is_shown_next_to_its_pickers_and_nothing_runs(context, server_url, tmp_path):
     alice = make_agent("alice")
     log_in(context, server_url, "alice")
@@ -296,7 +340,7 @@ def test_a_nextgen_export_previews_its_fields_with_full_confidence(context, serv
     mapped = 0
     for index in range(heads.count()):
         head = heads.nth(index)
-        if head.locator("select").input_value() in ("keep", "ignore"):
+        if head.locator("select.import-picker").input_value() in ("keep", "ignore"):
             continue  # the vendor's own columns, kept in vendor_data exactly as an upload does
         mapped += 1
         expect(head.locator(".import-confidence")).to_have_text("100 % sure")

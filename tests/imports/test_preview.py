@@ -45,7 +45,13 @@ def test_preview_suggests_a_field_for_each_column_of_an_unknown_vendor(agent_cli
         "confidence": 0,
         "reason": "none",
         "suggestion": None,
+        "dateOrder": None,
+        "dateOrderAssumed": False,
     }
+    assert (columns["Birthdate"]["dateOrder"], columns["Birthdate"]["dateOrderAssumed"]) == (
+        "dmy",
+        False,
+    )
 
 
 def test_preview_sample_shows_rows_as_they_are_and_as_stored(agent_client):

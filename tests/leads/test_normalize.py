@@ -10,7 +10,10 @@ import pytest
 
 from leads import normalize
 from leads.normalize import (
+    DAY_FIRST,
+    MONTH_FIRST,
     InvalidValue,
+    dob_written_order,
     format_height,
     normalize_dob,
     normalize_email,
@@ -500,6 +503,54 @@ def test_normalize_dob_reads_day_first_only_when_the_first_number_cannot_be_a_mo
     raw: str, expected: date
 ) -> None:
     assert normalize_dob(raw, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "day_first", "expected"),
+    [
+        ("01/12/1968", True, date(1968, 12, 1)),
+        ("31/01/1980", True, date(1980, 1, 31)),
+        ("1/2/80", True, date(1980, 2, 1)),
+        ("1980-03-15", True, date(1980, 3, 15)),  # year-first is read as written
+        ("01/12/1968", False, date(1968, 1, 12)),
+        ("12/13/1980", False, date(1980, 12, 13)),
+    ],
+)
+def test_normalize_dob_reads_the_order_it_is_given(
+    raw: str, day_first: bool, expected: date
+) -> None:
+    assert normalize_dob(raw, today=TODAY, day_first=day_first) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "day_first"), [("12/13/1980", True), ("31/01/1980", False), ("13/13/1980", True)]
+)
+def test_normalize_dob_refuses_a_date_that_contradicts_the_order_it_is_given(
+    raw: str, day_first: bool
+) -> None:
+    with rejected(raw):
+        normalize_dob(raw, today=TODAY, day_first=day_first)
+
+
+@pytest.mark.parametrize(
+    ("raw", "order"),
+    [
+        ("31/01/1980", DAY_FIRST),
+        ("13-1-90", DAY_FIRST),
+        ("01/31/1980", MONTH_FIRST),
+        (" 12/13/1980 0:00", MONTH_FIRST),
+        ("01/12/1968", None),
+        ("05/05/1980", None),
+        ("13/13/1980", None),
+        ("32/01/1980", None),
+        ("1980-01-31", None),
+        ("N/A", None),
+    ],
+)
+def test_dob_written_order_tells_only_from_a_part_that_cannot_be_a_month(
+    raw: str, order: str | None
+) -> None:
+    assert dob_written_order(raw) == order
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,20 @@ def test_dates_of_birth_agree_with_the_scalar_rule(raws: list[str]) -> None:
     )
 
 
+@settings(settings.get_profile("columnar"))
+@given(columns_of(DATES), st.booleans())
+@example(["01/12/1968", "31/01/1980", "12/31/1980", "13/13/1980", "1980-03-15"], True)
+@example(["01/12/1968", "31/01/1980", "12/31/1980", "13/13/1980", "1980-03-15"], False)
+def test_dates_of_birth_in_a_given_order_agree_with_the_scalar_rule(
+    raws: list[str], day_first: bool
+) -> None:
+    assert_agrees(
+        lambda column: columnar.dates_of_birth(column, today=TODAY, day_first=day_first),
+        lambda raw: normalize_dob(raw, today=TODAY, day_first=day_first),
+        raws,
+    )
+
+
 PRICES = st.builds(
     lambda sign, dollar, digits, decimals: f"{sign}{dollar}{digits}{decimals}",
     st.sampled_from(["", "", "-", "- "]),
