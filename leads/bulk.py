@@ -25,7 +25,7 @@ import heapq
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from leads.dnc import dnc_listed_phones, lead_writes_lock
@@ -239,6 +240,13 @@ class MergedLead:
     # The stored values the batch replaces (stored leads only), for undo.
     old: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def stored_pk(self) -> int:
+        """The pk of a stored lead (every lead the batch changes is one)."""
+        if self.pk is None:
+            raise ValueError(f"the lead created by row {self.position} is not stored yet")
+        return self.pk
+
 
 @dataclass
 class PlainLeads:
@@ -359,7 +367,7 @@ class _KeyIndex:
     def __init__(self) -> None:
         self._held: dict[str, dict[str, MergedLead]] = {name: {} for name in MATCH_FIELDS}
 
-    def keys(self, name: str) -> Iterable[str]:
+    def keys(self, name: str) -> KeysView[str]:
         return self._held[name].keys()
 
     def add(self, lead: MergedLead) -> None:
@@ -406,20 +414,10 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
     lead_writes_lock()
     listed = dnc_listed_phones(tenant_id=owner.tenant_id, phones=key_columns["phone"])
     index = _KeyIndex()
-    stored: list[MergedLead] = []
     looked_up = keys.to_look_up(key_columns) if keys else _present_keys(key_columns)
-    if any(looked_up.values()):
-        for values in _existing_matches(owner.tenant_id, looked_up):
-            lead = MergedLead(values, pk=values["id"])
-            stored.append(lead)
-            index.add(lead)
-
+    stored = _stored_leads(owner.tenant_id, looked_up, index)
     # A plain row is a new lead that no other row and no stored lead shares a key with.
-    shared = [
-        {key for key, seen in Counter(key_columns[name]).items() if seen > 1 and key}
-        | index.keys(name)
-        for name in MATCH_FIELDS
-    ]
+    shared = _shared_keys(key_columns, index)
     outcomes: list[str] = []
     do_not_call = 0
     plain_positions: list[int] = []
@@ -457,17 +455,7 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
         do_not_call += bool(lead.values.get("do_not_call"))
 
     changed = [lead for lead in stored if lead.changed]
-    for lead in changed:
-        if "state" in lead.changed or "phone" in lead.changed:
-            zone = time_zone_for(lead.values["state"], lead.values["phone"])
-            if zone != lead.values["time_zone"]:
-                lead.old.setdefault("time_zone", lead.values["time_zone"])
-                lead.values["time_zone"] = zone
-    for lead in created:
-        values = lead.values
-        values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
-        values.update(tenant_id=owner.tenant_id, assigned_to_id=owner.assigned_to_id)
-        values.setdefault("source", owner.source)
+    _settle_time_zones(changed, created, owner)
     lines = batch.copy_lines
     if lines is not None and len(plain_positions) != rows.count:
         lines = list(map(lines.__getitem__, plain_positions))
@@ -483,6 +471,46 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
     )
 
 
+def _stored_leads(
+    tenant_id: int, looked_up: Mapping[str, set[str]], index: _KeyIndex
+) -> list[MergedLead]:
+    """The tenant's leads holding any of the keys `looked_up`, each added to `index`."""
+    stored: list[MergedLead] = []
+    if any(looked_up.values()):
+        for values in _existing_matches(tenant_id, looked_up):
+            lead = MergedLead(values, pk=values["id"])
+            stored.append(lead)
+            index.add(lead)
+    return stored
+
+
+def _shared_keys(key_columns: Mapping[str, list[str]], index: _KeyIndex) -> list[set[str]]:
+    """Per match field, the keys more than one row holds or a stored lead holds."""
+    return [
+        {key for key, seen in Counter(key_columns[name]).items() if seen > 1 and key}
+        | index.keys(name)
+        for name in MATCH_FIELDS
+    ]
+
+
+def _settle_time_zones(
+    changed: list[MergedLead], created: list[MergedLead], owner: LeadOwner
+) -> None:
+    """Set the time zone of the changed leads whose state or phone changed, and of the created
+    ones, which also get their owner."""
+    for lead in changed:
+        if "state" in lead.changed or "phone" in lead.changed:
+            zone = time_zone_for(lead.values["state"], lead.values["phone"])
+            if zone != lead.values["time_zone"]:
+                lead.old.setdefault("time_zone", lead.values["time_zone"])
+                lead.values["time_zone"] = zone
+    for lead in created:
+        values = lead.values
+        values["time_zone"] = time_zone_for(values.get("state", ""), values.get("phone", ""))
+        values.update(tenant_id=owner.tenant_id, assigned_to_id=owner.assigned_to_id)
+        values.setdefault("source", owner.source)
+
+
 def lead_bulk_write(plan: LeadBatchPlan, *, record: bool = False) -> BulkUpsertResult:
     """Write `plan`: the changed leads, then the new ones in row order. With `record`, name the
     leads created and the values replaced."""
@@ -495,7 +523,7 @@ def lead_bulk_write(plan: LeadBatchPlan, *, record: bool = False) -> BulkUpsertR
         lead_events_record_bulk(
             LeadEvent(
                 tenant_id=plan.owner.tenant_id,
-                lead_id=lead.pk,
+                lead_id=lead.stored_pk,
                 kind=EventKind.VENDOR_UPDATE,
                 at=now,
                 data={"door": plan.owner.source, "fields": vendor_fields(lead.changed)},
@@ -590,11 +618,11 @@ def lead_statistics_refresh(*, tenant_id: int, known_leads: int) -> None:
 
 def _existing_matches(tenant_id: int, keys: Mapping[str, set[str]]) -> list[dict[str, Any]]:
     """Return, as field dicts in pk order, the tenant's leads holding any of `keys` (per field)."""
-    keys = {name: sorted(values) for name, values in keys.items()}
+    ordered = {name: sorted(values) for name, values in keys.items()}
     if connection.vendor == "postgresql":
-        found = _postgres_matches(tenant_id, keys)
+        found = _postgres_matches(tenant_id, ordered)
     else:
-        found = _orm_matches(tenant_id, keys)
+        found = _orm_matches(tenant_id, ordered)
     return sorted(found.values(), key=lambda values: values["id"])
 
 
@@ -610,7 +638,7 @@ def _orm_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, dict[s
                 .values()
             )
             for lead in leads:
-                found.setdefault(lead["id"], lead)
+                found.setdefault(lead["id"], dict(lead))
     return found
 
 
@@ -619,11 +647,11 @@ def _postgres_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, d
     # the write checks instead that each changed lead is still as read (_PostgresWriter.update).
     attnames = [f.attname for f in Lead._meta.concrete_fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in Lead._meta.concrete_fields)
+    columns = ", ".join(quote(_column_of(f)) for f in Lead._meta.concrete_fields)
     # `<> ''` repeats each unique index's condition, so the planner may use those indexes.
     conditions = " OR ".join(
         f"({quote(column)} = ANY(%s) AND {quote(column)} <> '')"
-        for column in (Lead._meta.get_field(name).column for name in keys)
+        for column in map(_lead_column, keys)
     )
     query = (
         f"SELECT {columns} FROM {Lead._meta.db_table} "  # noqa: S608 - names are ours
@@ -685,8 +713,21 @@ def _field_defaults() -> list[tuple[str, str, Any]]:
         default = model_field.get_default() if model_field.has_default() else None
         if default is None and not model_field.null:
             default = ""
-        columns.append((model_field.attname, model_field.column, default))
+        columns.append((model_field.attname, _column_of(model_field), default))
     return columns
+
+
+def _column_of(model_field: "Field[Any, Any]") -> str:
+    """A concrete field's database column (Django leaves `column` None on the others only)."""
+    assert model_field.column is not None, model_field
+    return model_field.column
+
+
+def _lead_column(name: str) -> str:
+    """The database column of Lead's concrete field `name`."""
+    model_field = Lead._meta.get_field(name)
+    assert isinstance(model_field, Field), model_field
+    return _column_of(model_field)
 
 
 class _OrmWriter:

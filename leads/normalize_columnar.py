@@ -14,7 +14,7 @@ ASCII whitespace that Python's `str.strip` also strips is stripped.
 import functools
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -26,6 +26,9 @@ from leads.normalize import (
     _nanp_number_is_dialable,
     _nanp_valid_number_pattern,
 )
+
+# A raw value: a cell, or (for ZIP codes) a (cell, state) pair.
+Raw = TypeVar("Raw")
 
 WHITESPACE = " \t\n\r\x0b\x0c"
 _ASCII = r"^[\x00-\x7f]*$"
@@ -284,9 +287,9 @@ def prices(raws: pl.Series) -> pl.Series:
 
 
 def with_residue(
-    raws: Sequence[str],
+    raws: Sequence[Raw],
     vectorised: pl.Series,
-    scalar: Callable[[Sequence[str]], list[Any]],
+    scalar: Callable[[Sequence[Raw]], list[Any]],
 ) -> list[Any]:
     """The vectorised answers, with every null replaced by what `scalar` answers for its raw
     value (`scalar` takes the list of those raw values and answers in order)."""

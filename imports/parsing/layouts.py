@@ -175,7 +175,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Layout:
-    vendor: str
+    vendor: ImportVendor
     source: str
     header: list[str]
     columns: list[Column] = field(default_factory=list)
@@ -194,7 +194,7 @@ class Layout:
         ]
 
 
-def detect_vendor(header: list[str]) -> str:
+def detect_vendor(header: list[str]) -> ImportVendor:
     keys = {detection_key(name) for name in header}
     if keys & NEXTGEN_MARKERS:
         return ImportVendor.NEXTGEN
@@ -238,10 +238,10 @@ def recognised_layout(header: list[str]) -> Layout:
     used: set[int] = set()
     for field_name, kind, aliases in specs:
         for alias in aliases:
-            index = index_by_key.get(column_key(alias))
-            if index is not None and index not in used:
-                columns.append(Column(index=index, field=field_name, kind=kind))
-                used.add(index)
+            found = index_by_key.get(column_key(alias))
+            if found is not None and found not in used:
+                columns.append(Column(index=found, field=field_name, kind=kind))
+                used.add(found)
     mapped_fields = {column.field for column in columns}
     if "first_name" in mapped_fields or "last_name" in mapped_fields:
         columns = [column for column in columns if column.kind != "name"]

@@ -16,9 +16,12 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from imports.parsing.dates import DateColumnScan, DateEvidence
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK_BYTES = 1024 * 1024
 HEAD_CHARS = 64 * 1024
@@ -139,9 +142,10 @@ class _Unclosable(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:
-        data = self._binary.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: "WriteableBuffer") -> int:
+        view = memoryview(buffer)
+        data = self._binary.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 
@@ -226,7 +230,10 @@ def _first_undecodable_line(binary: BinaryIO, encoding: str) -> int | None:
     return None
 
 
-def _mark_undecodable(error: UnicodeDecodeError) -> tuple[str, int]:
+def _mark_undecodable(error: UnicodeError) -> tuple[str | bytes, int]:
+    # Registered for decoding only; anything else fails as "strict" would.
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
     return _MARKER, error.end
 
 

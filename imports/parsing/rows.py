@@ -306,15 +306,41 @@ class RowConverter:
         )
         if not count:
             return batch
+        by_column = self._by_column_of(cells)
+        columns = batch.leads.columns
+        # record → field → what was wrong with its value, in the order found
+        problems: dict[int, dict[str, str]] = {}
+        self._convert_text(by_column, columns, problems)
+        self._convert_remembered(by_column, columns, problems)
+        self._convert_keys(by_column, columns, problems)
+        if self._fallbacks:
+            self._convert_fallbacks(by_column, columns, problems, count)
+        if self._name_columns:
+            self._split_names(by_column, columns, count)
+        if self._zip_columns:
+            self._convert_zip(by_column, columns, problems, count)
+        if self.layout.unmapped:
+            columns["vendor_data"] = self._vendor_data(by_column)
+        self._judge(batch, problems)
+        if self.cleaned:
+            self._note_cleaned(batch)
+        batch.rejected_cells = {row: cells[row][:width] for row in batch.errors}
+        return batch
+
+    def _by_column_of(self, cells: list[list[str]]) -> list[tuple[str, ...]]:
+        """The records' cells, column by column (unneutralised if the file is our export)."""
         raw = cells
         if self.layout.unneutralise:
             raw = [[_unneutralised(cell) for cell in row] for row in cells]
-        by_column = list(zip(*raw, strict=False))  # records may have more cells than the header
-        columns = batch.leads.columns
-        header = self.layout.header
-        # record → field → what was wrong with its value, in the order found
-        problems: dict[int, dict[str, str]] = {}
+        return list(zip(*raw, strict=False))  # records may have more cells than the header
 
+    def _convert_text(
+        self,
+        by_column: list[tuple[str, ...]],
+        columns: dict[str, list[Any]],
+        problems: dict[int, dict[str, str]],
+    ) -> None:
+        header = self.layout.header
         for index, name, limit in self._text:
             values = list(map(str.strip, by_column[index]))
             if max(map(len, values)) > limit:
@@ -326,43 +352,48 @@ class RowConverter:
                         )
                         values[row] = value[:limit] if keep_start else ""
             columns[name] = values
+
+    def _convert_remembered(
+        self,
+        by_column: list[tuple[str, ...]],
+        columns: dict[str, list[Any]],
+        problems: dict[int, dict[str, str]],
+    ) -> None:
+        header = self.layout.header
         for index, name, remembered in self._remembered:
             raws = by_column[index]
             values = remembered.map_column(raws)
             if not remembered.invalid.isdisjoint(raws):
-                _set_aside_invalid(values, problems, name, lambda _, heading=header[index]: heading)
+                _set_aside_invalid(values, problems, name, _same_heading(header[index]))
             columns[name] = values
+
+    def _convert_keys(
+        self,
+        by_column: list[tuple[str, ...]],
+        columns: dict[str, list[Any]],
+        problems: dict[int, dict[str, str]],
+    ) -> None:
+        header = self.layout.header
         for index, name, convert, vectorised in self._keys:
             raws = by_column[index]
             columns[name] = values = columnar.with_residue(
                 raws,
                 vectorised(pl.Series(raws, dtype=pl.String)),
-                lambda residue, convert=convert: [
-                    columnar.scalar_answer(convert, raw) if raw else "" for raw in residue
-                ],
+                functools.partial(_scalar_answers, convert),
             )
             for row, value in enumerate(values):
                 if type(value) is InvalidValue:
                     problems.setdefault(row, {})[name] = f"{header[index]}: {value}"
                     values[row] = ""
-        if self._fallbacks:
-            self._convert_fallbacks(by_column, columns, problems, count)
-        if self._name_columns:
-            self._split_names(by_column, columns, count)
-        if self._zip_columns:
-            self._convert_zip(by_column, columns, problems, count)
-        if self.layout.unmapped:
-            names = [name for _, name in self.layout.unmapped]
-            stripped = [map(str.strip, by_column[index]) for index, _ in self.layout.unmapped]
-            columns["vendor_data"] = [
-                {name: value for name, value in zip(names, values, strict=True) if value} or None
-                for values in zip(*stripped, strict=True)
-            ]
-        self._judge(batch, problems)
-        if self.cleaned:
-            self._note_cleaned(batch)
-        batch.rejected_cells = {row: cells[row][:width] for row in batch.errors}
-        return batch
+
+    def _vendor_data(self, by_column: list[tuple[str, ...]]) -> list[dict[str, str] | None]:
+        """Per record, the unmapped columns' non-blank values by header, or None if none."""
+        names = [name for _, name in self.layout.unmapped]
+        stripped = [map(str.strip, by_column[index]) for index, _ in self.layout.unmapped]
+        return [
+            {name: value for name, value in zip(names, values, strict=True) if value} or None
+            for values in zip(*stripped, strict=True)
+        ]
 
     def _note_cleaned(self, batch: "ConvertedBatch") -> None:
         for row, line in enumerate(batch.lines):
@@ -463,6 +494,16 @@ class RowConverter:
             header = self.layout.header
             _set_aside_invalid(values, problems, "zipcode", lambda row: header[chosen[row]])
         columns["zipcode"] = values
+
+
+def _same_heading(heading: str) -> Callable[[int], str]:
+    """A `heading` for _set_aside_invalid when every record's value came from one column."""
+    return lambda _row: heading
+
+
+def _scalar_answers(convert: Callable[[str], Any], residue: Sequence[str]) -> list[Any]:
+    """What `convert` answers for each raw phone or email the vectorised normaliser left."""
+    return [columnar.scalar_answer(convert, raw) if raw else "" for raw in residue]
 
 
 def _set_aside_invalid(
