@@ -96,3 +96,47 @@ class QueueCollector:
         yield depth
         if settings.BROKER_IS_REDIS:
             yield age
+
+
+_hot_clients: dict[str, object] = {}
+
+
+def hot_leads_waiting(broker_url: str | None = None) -> bool:
+    """Whether fast-path leads wait in the broker's `leads` queue: more than IMPORT_YIELD_DEPTH
+    messages, or the oldest older than IMPORT_YIELD_AGE_MS. Imports give way while it holds
+    (imports/priority.py, settings.IMPORT_HOT_WORK_CHECK).
+
+    One pipelined round trip on a kept connection. False with no broker (eager), with a broker
+    other than Redis, and whenever the broker does not answer: an import never waits on an error.
+    """
+    import redis
+
+    if broker_url is None:
+        if settings.CELERY_TASK_ALWAYS_EAGER or not settings.BROKER_IS_REDIS:
+            return False
+        broker_url = settings.CELERY_BROKER_URL
+    try:
+        client = _hot_clients.get(broker_url)
+        if client is None:
+            client = _hot_clients.setdefault(
+                broker_url,
+                redis.Redis.from_url(broker_url, socket_timeout=0.2, socket_connect_timeout=0.2),
+            )
+        pipeline = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+        pipeline.llen(LEADS_QUEUE)
+        pipeline.lindex(LEADS_QUEUE, -1)  # BRPOP takes from the right: the oldest
+        depth, oldest = pipeline.execute()
+    except Exception as error:
+        logger.debug("leads queue not measured: %s", error)
+        return False
+    if depth > settings.IMPORT_YIELD_DEPTH:
+        return True
+    if oldest is None:
+        return False
+    try:
+        stamp = json.loads(oldest).get("headers", {}).get(PUBLISHED_HEADER)
+    except (ValueError, AttributeError):
+        return False
+    return (
+        isinstance(stamp, int | float) and time.time() - stamp > settings.IMPORT_YIELD_AGE_MS / 1000
+    )

@@ -402,6 +402,13 @@ IMPORT_HEARTBEAT_SECONDS = IMPORT_LEASE_SECONDS / 3
 IMPORT_LEASE_CHECK_SECONDS = _env_int("IMPORT_LEASE_CHECK_SECONDS", IMPORT_LEASE_SECONDS)
 IMPORT_QUEUED_GRACE_SECONDS = _env_int("IMPORT_QUEUED_GRACE_SECONDS", 600)
 IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 5)
+# Imports give way to fast-path leads (imports/priority.py): before each batch a run pauses while
+# more than IMPORT_YIELD_DEPTH messages wait in the `leads` queue or the oldest is older than
+# IMPORT_YIELD_AGE_MS, at most IMPORT_YIELD_MAX_MS per batch. IMPORT_YIELD_MAX_MS=0 turns it off.
+IMPORT_HOT_WORK_CHECK = "crokodial.queues.hot_leads_waiting"
+IMPORT_YIELD_DEPTH = _env_int("IMPORT_YIELD_DEPTH", 0)
+IMPORT_YIELD_AGE_MS = _env_int("IMPORT_YIELD_AGE_MS", 100)
+IMPORT_YIELD_MAX_SECONDS = _env_int("IMPORT_YIELD_MAX_MS", 2000) / 1000
 FILE_UPLOAD_HANDLERS = [
     "imports.upload.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

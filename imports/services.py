@@ -56,6 +56,7 @@ from imports.parsing import (
 )
 from imports.parsing.dates import column_date_orders
 from imports.parsing.layouts import Layout, UnknownColumns, layout_from_choices
+from imports.priority import yield_to_hot_work
 from imports.selectors import import_mapping_for_header
 from imports.serializers import import_resource
 from leads.bulk import (
@@ -548,6 +549,7 @@ def _import_rows(
     keys = LeadKeys.for_tenant(job.tenant_id)
     with _prefetched(converted) as batches:
         for batch, leads in batches:
+            yield_to_hot_work()  # fast-path leads first (imports/priority.py)
             if heartbeat.lost.is_set():
                 raise LeaseLost()
             _store_checkpointed(job, batch, leads, owner=owner, lead_owner=lead_owner, keys=keys)
