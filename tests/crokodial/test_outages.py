@@ -29,6 +29,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
+from crokodial.postgresql.base import PROBE_INTERVAL
 from tests.faults import PrivatePostgres, manage, private_postgres, private_redis
 from tests.helpers import nextgen_body, wait_for
 from tests.server import celery_worker, live_server
@@ -298,6 +299,7 @@ def stack(scenario: str, *, redis_appendonly: bool = False) -> Iterator[tuple]:
 
 
 BEFORE_SECONDS, OUTAGE_SECONDS, AFTER_SECONDS = 3, 15, 5
+SETTLE_MARGIN = 0.5  # seconds past the breaker's probe interval for that process's next try
 
 
 def _outage(
@@ -314,6 +316,10 @@ def _outage(
         assert wait_for(lambda: all(_healthy(url) for url in urls), STEP_TIMEOUT, poll=0.2), (
             "did not happen in time"
         )
+        # Health answered from one web process; another may have tried the database just
+        # before it came back and, by design, tries again no sooner than a probe interval later.
+        state.phase = "settling"
+        time.sleep(PROBE_INTERVAL + SETTLE_MARGIN)
         state.phase = "after"
         time.sleep(AFTER_SECONDS)
         state.phase = "done"
