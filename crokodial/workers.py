@@ -21,8 +21,19 @@ from crokodial.queues import DEFAULT_QUEUE, IMPORTS_QUEUE, LEADS_QUEUE
 
 COMMON = ["--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
 WORKERS = {
-    "leads": ["--queues", f"{LEADS_QUEUE},{DEFAULT_QUEUE}", "--hostname", "leads@%h"],
-    "imports": ["--queues", IMPORTS_QUEUE, "--concurrency", "2", "--hostname", "imports@%h"],
+    # The leads worker consumes its one queue only: kombu's Redis transport, consuming two
+    # queues, picked up a fast-path lead up to a second late (docs/benchmarks.md, "Fast path at
+    # 200 leads/s on a quiet machine"). The default queue, which no task of ours is routed to,
+    # goes with the imports, where a second does not matter.
+    "leads": ["--queues", LEADS_QUEUE, "--hostname", "leads@%h"],
+    "imports": [
+        "--queues",
+        f"{IMPORTS_QUEUE},{DEFAULT_QUEUE}",
+        "--concurrency",
+        "2",
+        "--hostname",
+        "imports@%h",
+    ],
 }
 # Separate processes are not enough on a machine whose cores are all busy: the imports worker
 # runs at a lower priority, so the scheduler gives the CPU to the leads worker (and the web
