@@ -135,10 +135,6 @@ class CallAttemptSerializer(serializers.Serializer):
     by = serializers.CharField(source="by.username", allow_null=True, default=None)
 
 
-class AttemptPageSerializer(PageParamsSerializer):
-    pass
-
-
 class TextField(serializers.CharField):
     """A JSON string only: DRF's CharField would store `0` or `true` as text."""
 
@@ -174,7 +170,7 @@ class CallAttemptListApi(APIView):
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = lead_get(tenant=request_tenant(request), lead_id=lead_id)
-        params = AttemptPageSerializer(data=request.query_params)
+        params = PageParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         return Response(
             page_of(
