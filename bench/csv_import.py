@@ -71,7 +71,7 @@ def _agent(username: str, *, reset: bool) -> object:
     from django.contrib.auth import get_user_model
 
     from imports.models import ImportJob, ImportLeadRecord, ImportRowError
-    from leads.models import Lead
+    from leads.models import CallAttempt, Lead, LeadEvent
 
     user, _ = get_user_model().objects.get_or_create(username=username)
     if reset:
@@ -79,6 +79,9 @@ def _agent(username: str, *, reset: bool) -> object:
         # RSS would be the deletion's.
         jobs = ImportJob.objects.filter(tenant=user)
         for rows in (
+            # What refers to the leads first: a re-upload leaves vendor updates on timelines.
+            LeadEvent.objects.filter(tenant=user),
+            CallAttempt.objects.filter(lead__tenant=user),
             Lead.objects.filter(tenant=user),
             ImportLeadRecord.objects.filter(job__in=jobs),
             ImportRowError.objects.filter(job__in=jobs),
