@@ -33,6 +33,7 @@ from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any, TypeVar
 
+import polars as pl
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Field
@@ -69,22 +70,48 @@ T = TypeVar("T")
 class LeadColumns:
     """Incoming leads held column by column: `columns[name][i]` is lead i's value of field `name`.
 
-    None, "" and an empty dict mean the lead brings no value for that field.
+    None, "" and an empty dict mean the lead brings no value for that field. Leads converted
+    from a file are held in a Polars frame (`frame`, one typed column per field, vendor data
+    as JSON text): its columns become Python values only when asked for, and the plain new
+    leads among them go from the frame straight to COPY (`lead_bulk_prepare`).
     """
 
-    __slots__ = ("columns", "count")
+    __slots__ = ("_columns", "count", "frame")
 
-    def __init__(self, columns: dict[str, list[Any]], count: int) -> None:
-        self.columns = columns
+    def __init__(
+        self, columns: dict[str, list[Any]], count: int, frame: "pl.DataFrame | None" = None
+    ) -> None:
+        self._columns: dict[str, list[Any]] | None = columns
         self.count = count
+        self.frame = frame
 
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]]) -> "LeadColumns":
         names = dict.fromkeys(name for row in rows for name in row)
         return cls({name: [row.get(name) for row in rows] for name in names}, len(rows))
 
+    @classmethod
+    def from_frame(cls, frame: "pl.DataFrame") -> "LeadColumns":
+        leads = cls({}, frame.height, frame)
+        leads._columns = None
+        return leads
+
+    @property
+    def columns(self) -> dict[str, list[Any]]:
+        if self._columns is None:
+            assert self.frame is not None
+            self._columns = {name: self.column(name) for name in self.frame.columns}
+        return self._columns
+
     def column(self, name: str) -> list[Any]:
-        return self.columns.get(name) or [None] * self.count
+        if self._columns is not None or self.frame is None:
+            return self.columns.get(name) or [None] * self.count
+        if name not in self.frame.columns:
+            return [None] * self.count
+        values = self.frame[name].to_list()
+        if name == "vendor_data":
+            return [None if text is None else json.loads(text) for text in values]
+        return values
 
     def row(self, index: int) -> dict[str, Any]:
         """Return lead `index` as a dict of its non-empty values."""
@@ -96,12 +123,16 @@ class LeadColumns:
 
     def part(self, start: int, stop: int) -> "LeadColumns":
         """Return the leads from `start` to `stop`."""
+        if self._columns is None and self.frame is not None:
+            return LeadColumns.from_frame(self.frame.slice(start, stop - start))
         return LeadColumns(
             {name: values[start:stop] for name, values in self.columns.items()}, stop - start
         )
 
     def pick(self, positions: list[int]) -> "LeadColumns":
         """Return the leads at `positions`, in that order."""
+        if self._columns is None and self.frame is not None:
+            return LeadColumns.from_frame(self.frame[positions])
         return LeadColumns(
             {
                 name: list(map(values.__getitem__, positions))
@@ -418,27 +449,31 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
     stored = _stored_leads(owner.tenant_id, looked_up, index)
     # A plain row is a new lead that no other row and no stored lead shares a key with.
     shared = _shared_keys(key_columns, index)
-    outcomes: list[str] = []
+    outcomes = [IMPORTED] * rows.count
     do_not_call = 0
     plain_positions: list[int] = []
     plain_listed: set[int] = set()
-    created: list[MergedLead] = []
+    merging: list[int] = []
     for position, row_keys in enumerate(zip(*key_columns.values(), strict=True)):
-        if all(key not in held for key, held in zip(row_keys, shared, strict=True)):
-            if listed and row_keys[PHONE_KEY] in listed:
-                plain_listed.add(len(plain_positions))
-                do_not_call += 1
-            plain_positions.append(position)
-            outcomes.append(IMPORTED)
+        if any(key in held for key, held in zip(row_keys, shared, strict=True)):
+            merging.append(position)
             continue
-        incoming = rows.row(position)
+        if listed and row_keys[PHONE_KEY] in listed:
+            plain_listed.add(len(plain_positions))
+            do_not_call += 1
+        plain_positions.append(position)
+    # Plain rows share no key with any other: the merging rows can go after them, in order.
+    # Only they become dicts.
+    merging_rows = rows.pick(merging) if merging else rows
+    created: list[MergedLead] = []
+    for at, position in enumerate(merging):
+        incoming = merging_rows.row(at)
         lead = index.match(incoming)
         if lead is None:
             lead = MergedLead(lead_merge(None, incoming), position=position)
             lead.values["do_not_call"] = lead.values.get("phone") in listed
             created.append(lead)
             index.add(lead)
-            outcomes.append(IMPORTED)
             do_not_call += lead.values["do_not_call"]
             continue
         changes = index.without_taken_keys(lead_merge(lead.values, incoming), lead)
@@ -451,7 +486,7 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
                     lead.old[name] = lead.values.get(name)
             lead.values.update(changes)
             lead.changed.update(changes)
-        outcomes.append(UPDATED if changes else SKIPPED)
+        outcomes[position] = UPDATED if changes else SKIPPED
         do_not_call += bool(lead.values.get("do_not_call"))
 
     changed = [lead for lead in stored if lead.changed]
@@ -519,16 +554,22 @@ def lead_bulk_write(plan: LeadBatchPlan, *, record: bool = False) -> BulkUpsertR
     # Updates first: a lead may give up a phone or email that a new lead of this batch takes.
     if plan.changed:
         writer.update(plan.changed, now=now)
-        # The vendor updates go on the leads' timelines: one insert for the batch.
+        # The vendor updates go on the leads' timelines: one insert for the batch. Leads that
+        # changed the same fields share one `data` (encoded once).
+        said: dict[frozenset[str], dict[str, Any]] = {}
         lead_events_record_bulk(
             LeadEvent(
                 tenant_id=plan.owner.tenant_id,
                 lead_id=lead.stored_pk,
                 kind=EventKind.VENDOR_UPDATE,
                 at=now,
-                data={"door": plan.owner.source, "fields": vendor_fields(lead.changed)},
+                data=said.get(fields)
+                or said.setdefault(
+                    fields, {"door": plan.owner.source, "fields": vendor_fields(fields)}
+                ),
             )
             for lead in plan.changed
+            for fields in [frozenset(lead.changed)]
         )
     created = bool(plan.created or plan.plain.positions)
     if created:
@@ -594,7 +635,10 @@ def lead_bulk_prepare(
     owner = LeadOwner(tenant_id, assigned_to_id, source)
     if connection.vendor != "postgresql":
         return PreparedLeads(rows, owner)
-    return PreparedLeads(rows, owner, _postgres_writer().copy_lines(_as_new_leads(rows, owner)))
+    writer = _postgres_writer()
+    if rows.frame is not None:
+        return PreparedLeads(rows, owner, writer.copy_frame_lines(rows.frame, owner))
+    return PreparedLeads(rows, owner, writer.copy_lines(_as_new_leads(rows, owner)))
 
 
 def lead_statistics_refresh(*, tenant_id: int, known_leads: int) -> None:
@@ -857,6 +901,54 @@ class _PostgresWriter:
                 columns.append(copy_column(values, absent, kind, self._texts(attname)))
         return list(map("\t".join, zip(*columns, strict=True)))
 
+    def copy_frame_lines(self, frame: pl.DataFrame, owner: LeadOwner) -> list[str]:
+        """What `copy_lines(_as_new_leads(leads, owner))` gives for the leads of `frame` (as
+        `LeadColumns.from_frame` holds them), formatted by Polars a column at a time."""
+        derived = {
+            "time_zone": _frame_time_zones(frame),
+            "source": pl.col("source").fill_null(pl.lit(owner.source))
+            if "source" in frame.columns
+            else pl.lit(owner.source),
+            "tenant_id": pl.lit(owner.tenant_id),
+            "assigned_to_id": pl.lit(owner.assigned_to_id, dtype=pl.Int64),
+        }
+        if {"product", "price"} <= set(frame.columns):
+            premium = pl.col("premium_price") if "premium_price" in frame.columns else None
+            derived["premium_price"] = (
+                pl.when((pl.col("product") == PREMIUM_PRODUCT) & pl.col("price").is_not_null())
+                .then(pl.col("price"))
+                .otherwise(premium)
+            )
+        values: dict[str, pl.Expr] = {}
+        described = zip(self.attnames, self.absent, strict=True)
+        for attname, _ in islice(described, len(self.attnames) - 2):
+            if attname in derived:
+                values[attname] = derived[attname].alias(attname)
+            elif attname in frame.columns:
+                values[attname] = pl.col(attname)
+        typed = frame.lazy().select(values.values())
+        dtypes = typed.collect_schema()
+        # Only the text columns holding one of COPY's special characters need escaping.
+        special = (
+            typed.select(
+                pl.col(name).str.contains(COPY_SPECIAL.pattern).any()
+                for name, dtype in dtypes.items()
+                if dtype == pl.String
+            )
+            .collect()
+            .row(0, named=True)
+        )
+        texts = [
+            _copy_expression(pl.col(attname), dtypes[attname], absent, special.get(attname))
+            if attname in values
+            else pl.lit(absent)
+            for attname, absent in islice(
+                zip(self.attnames, self.absent, strict=True), len(self.attnames) - 2
+            )
+        ]
+        lines = typed.select(pl.concat_str(texts, separator="\t")).collect()
+        return lines.to_series().to_list()
+
     def _texts(self, attname: str) -> dict[Any, str]:
         """The COPY texts of a column's values formatted so far (dates, prices …), up to a limit.
 
@@ -934,6 +1026,47 @@ def copy_column(values: list[Any], absent: str, kind: str, texts: dict[Any, str]
     for value in set(values).difference(texts):
         texts[value] = copy_text(value)
     return list(map(texts.__getitem__, values))
+
+
+def _frame_time_zones(frame: pl.DataFrame) -> pl.Expr:
+    """Each lead's time zone (`time_zone_for`), asked once per distinct state and phone."""
+    if "state" not in frame.columns:
+        return pl.lit("")
+    phone = pl.col("phone") if "phone" in frame.columns else pl.lit(None, dtype=pl.String)
+    pairs = frame.select(pl.col("state").fill_null(""), phone.fill_null("").alias("phone")).unique()
+    zones = list(map(time_zone_for, pairs["state"].to_list(), pairs["phone"].to_list()))
+    keys = pairs.select(pl.concat_str([pl.col("state"), pl.lit("\x00"), pl.col("phone")]))
+    key = pl.concat_str([pl.col("state").fill_null(""), pl.lit("\x00"), phone.fill_null("")])
+    return key.replace_strict(
+        keys.to_series(), pl.Series(zones, dtype=pl.String), default=pl.lit("")
+    )
+
+
+def _copy_expression(
+    value: pl.Expr, dtype: pl.DataType, absent: str, special: bool | None = True
+) -> pl.Expr:
+    """`value` as `copy_column` formats it: COPY's text format, `absent` when empty. A text
+    column without `special` characters needs no escaping."""
+    if dtype == pl.String:
+        text = value
+        if special:
+            text = (
+                value.str.replace_all("\\", "\\\\", literal=True)
+                .str.replace_all("\t", "\\t", literal=True)
+                .str.replace_all("\n", "\\n", literal=True)
+                .str.replace_all("\r", "\\r", literal=True)
+                .str.replace_all("\x00", "", literal=True)
+            )
+        return pl.when(value.is_null() | (value == "")).then(pl.lit(absent)).otherwise(text)
+    if dtype == pl.Boolean:
+        text = pl.when(value).then(pl.lit("t")).otherwise(pl.lit("f"))
+    elif dtype == pl.Date:
+        text = value.dt.to_string("%Y-%m-%d")
+    elif isinstance(dtype, pl.Datetime):
+        text = value.dt.to_string("%Y-%m-%d %H:%M:%S%.6f+00:00")
+    else:  # integers and decimals
+        text = value.cast(pl.String)
+    return pl.when(value.is_null()).then(pl.lit(absent)).otherwise(text)
 
 
 def _copy_each(values: list[Any], absent: str) -> list[str]:

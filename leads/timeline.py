@@ -5,7 +5,7 @@ Writers call `lead_event_record` inside their own transaction; the bulk doors (w
 imports) hand their arrivals to `lead_events_record_bulk`, one insert for all of them.
 """
 
-import json
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ def lead_event_record(
     )
 
 
+_encode_json = DjangoJSONEncoder().encode
 _COPY_SQL = (
     f"COPY {LeadEvent._meta.db_table} (tenant_id, lead_id, kind, at, by_id, data) FROM STDIN"
 )
@@ -61,16 +62,13 @@ def lead_events_record_bulk(events: Iterable[LeadEvent]) -> None:
         connection.wrap_database_errors,
         cursor.copy(_COPY_SQL) as copy,
     ):
+        encoded: dict[int, str] = {}  # events may share one `data`: encoded once
         for event in events:
+            data = encoded.get(id(event.data))
+            if data is None:
+                data = encoded[id(event.data)] = _encode_json(event.data)
             copy.write_row(
-                (
-                    event.tenant_id,
-                    event.lead_id,
-                    event.kind,
-                    event.at,
-                    event.by_id,
-                    json.dumps(event.data, cls=DjangoJSONEncoder),
-                )
+                (event.tenant_id, event.lead_id, event.kind, event.at, event.by_id, data)
             )
 
 
@@ -125,7 +123,12 @@ def changes_of(lead: Lead, old: Mapping[str, Any], fields: Iterable[str]) -> dic
 
 def vendor_fields(changes: Iterable[str]) -> list[str]:
     """The lead resource's names of the fields a vendor update changed."""
-    return sorted(camel_case(name) for name in changes if name not in ("updated_at", "time_zone"))
+    return sorted(_api_name(name) for name in changes if name not in ("updated_at", "time_zone"))
+
+
+@functools.cache
+def _api_name(name: str) -> str:
+    return camel_case(name)
 
 
 def lead_timeline(*, tenant: User, lead: Lead) -> QuerySet[LeadEvent]:

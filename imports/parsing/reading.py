@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
+import polars as pl
+
 from imports.parsing.dates import DateColumnScan, DateEvidence
 
 if TYPE_CHECKING:
@@ -61,6 +63,18 @@ class CsvShape:
     data_rows: int = 0
     # column index → how its day/month/year dates tell their order (imports.parsing.dates)
     date_evidence: dict[int, DateEvidence] = field(default_factory=dict)
+
+
+@dataclass
+class RawBatch:
+    """Records as read, column by column: `frame` holds one text column per header column
+    ("0", "1", …; a missing cell is "", cells past the header's width are dropped)."""
+
+    lines: list[int]  # the line each record starts on
+    frame: pl.DataFrame
+
+    def cells(self, row: int) -> list[str]:
+        return list(self.frame.row(row))
 
 
 def detect_encoding(binary: BinaryIO) -> str:
