@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
@@ -299,3 +300,219 @@ def inspect_csv(binary: BinaryIO) -> CsvShape:
         data_rows=data_rows,
         date_evidence=dates.evidence,
     )
+
+
+# --- Batches for the columnar converter ---------------------------------------------------------
+
+
+@dataclass
+class RawBatch:
+    """Data records as read: the line each starts on, and their cells as Polars columns.
+
+    `frame` has one String column per header column, named "0", "1", …; a missing cell is "",
+    and cells beyond the header's width are dropped.
+    """
+
+    lines: list[int]
+    frame: pl.DataFrame
+
+    def cells(self, row: int) -> list[str]:
+        """Return record `row`'s cells, for an error report."""
+        return list(self.frame.row(row))
+
+
+def raw_batches(
+    binary: BinaryIO,
+    *,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    batch_size: int,
+    skip: int = 0,
+    cleaned: dict[int, str] | None = None,
+) -> Iterator[RawBatch]:
+    """Yield the file's data records (after the header and `skip` more, for a resumed import) in
+    batches of `batch_size`, exactly as csv_records reads them: same records, cells, lines,
+    `cleaned` notes and CsvRejected errors.
+
+    A common file (UTF-8 without control characters or lone carriage returns, well-formed
+    quoting, records shorter than the field limit and no wider than the header) is read by
+    Polars in Rust, outside the GIL; anything else is read by csv_records (docs/imports.md).
+    """
+    records = _polars_records(binary, encoding=encoding, delimiter=delimiter, width=width)
+    if records is None:
+        yield from _csv_batches(
+            binary,
+            encoding=encoding,
+            delimiter=delimiter,
+            width=width,
+            batch_size=batch_size,
+            skip=skip,
+            cleaned=cleaned,
+        )
+        return
+    records = records.slice(skip)
+    columns = [str(index) for index in range(width)]
+    for offset in range(0, records.height, batch_size):
+        batch = records.slice(offset, batch_size)
+        yield RawBatch(lines=batch["line"].to_list(), frame=batch.select(columns))
+
+
+def _csv_batches(
+    binary: BinaryIO,
+    *,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    batch_size: int,
+    skip: int,
+    cleaned: dict[int, str] | None,
+) -> Iterator[RawBatch]:
+    records = csv_records(binary, encoding=encoding, delimiter=delimiter, cleaned=cleaned)
+    next(records, None)  # the header
+    for _ in islice(records, skip):
+        pass
+    columns = [str(index) for index in range(width)]
+    while batch := list(islice(records, batch_size)):
+        rows = [cells[:width] + [""] * (width - len(cells)) for _line, cells in batch]
+        frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+        yield RawBatch(lines=[line for line, _cells in batch], frame=frame)
+
+
+_BOM = "\ufeff"
+
+
+def _polars_records(
+    binary: BinaryIO, *, encoding: str, delimiter: str, width: int
+) -> pl.DataFrame | None:
+    """Return the data records ("line", then the cells "0"…) as Polars reads them, or None when
+    the file is not one Polars reads exactly as csv_records does (the caller falls back).
+
+    The records are told apart first line by line (_line_records), which also proves the file
+    is one Polars and the csv module read alike; Polars' own reading must then find as many
+    records, with the line breaks the multi-line ones span.
+    """
+    if encoding not in ("utf-8", "utf-8-sig") or width < 1 or delimiter not in DELIMITERS:
+        return None
+    binary.seek(0)
+    data = binary.read()
+    binary.seek(0)
+    bom = data.startswith(codecs.BOM_UTF8)
+    if bom and encoding == "utf-8":
+        return None  # csv_records keeps this BOM in the first cell; Polars drops it
+    columns = [str(index) for index in range(width)]
+    try:
+        records = _line_records(data, delimiter)
+        if records is None:
+            return None
+        cells = pl.read_csv(
+            data,
+            has_header=False,
+            separator=delimiter,
+            quote_char='"',
+            schema=dict.fromkeys(columns, pl.String),
+            missing_columns="insert",  # a first record narrower than the header
+            raise_if_empty=False,
+            encoding="utf8",
+        )  # a record wider than the header raises: csv_records reads its extra cells
+    except pl.exceptions.PolarsError:
+        return None
+    del data
+    if cells.height != records.height:
+        return None
+    frame = pl.concat([records, cells], how="horizontal").with_row_index("record")
+    multiline = frame.filter(pl.col("span") > 1)
+    breaks = pl.sum_horizontal(
+        pl.col(column).str.count_matches("\n", literal=True).fill_null(0) for column in columns
+    )
+    if not multiline.select((breaks + 1 == pl.col("span")).all()).item():
+        return None
+    # A record is blank when every cell is empty or whitespace; only one made of whitespace,
+    # delimiters and quotes can be.
+    blank = (
+        frame.filter(pl.col("maybe_blank"))
+        .filter(pl.all_horizontal(pl.col(columns).str.strip_chars().fill_null("") == ""))
+        .get_column("record")
+    )
+    return (
+        frame.filter(~pl.col("record").is_in(blank.implode()))
+        .slice(1)  # the header
+        .select("line", pl.col(columns).fill_null(""))
+    )
+
+
+def _line_records(data: bytes, delimiter: str) -> pl.DataFrame | None:
+    """Return one row per record of `data`: the line it starts on, how many lines it spans, and
+    whether it may be blank. Records are told apart by the quotes each line leaves open.
+
+    Return None unless every line is well-formed CSV whatever reads it: valid UTF-8, no control
+    characters or lone carriage returns, quotes only around whole fields (doubled inside), no
+    quote left open, no record longer than the field limit (which csv_records enforces).
+    """
+    if data.endswith(b"\r"):
+        return None  # a lone carriage return at the very end
+    # One row per line: no quoting, and a separator no line may hold (a control character).
+    lines = pl.read_csv(
+        data,
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        schema={"text": pl.String},
+        raise_if_empty=False,
+        encoding="utf8",
+    ).with_columns(pl.col("text").fill_null(""))
+    if lines.height != data.count(b"\n") + (not data.endswith(b"\n")):
+        return None
+    if not lines.height:
+        return pl.DataFrame(schema={"line": pl.Int64, "span": pl.Int64, "maybe_blank": pl.Boolean})
+    d = f"\\x{{{ord(delimiter):X}}}"  # the delimiter, escaped for a regex
+    field_ = f'(?:"(?:[^"]|"")*"|[^"{d}\\r]*)'
+    inside = '(?:[^"]|"")*'
+    text = pl.col("text")
+    frame = (
+        lines.select(
+            text,
+            line=pl.int_range(1, pl.len() + 1),
+            quotes=text.str.count_matches('"', literal=True),
+            size=text.str.len_bytes() + 2,
+            # Polars drops a line's final CR: any other is a lone one.
+            odd=text.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]"),
+            filled=~text.str.contains(f'^[\\s{d}"]*$'),
+        )
+        .with_columns(open_after=pl.col("quotes").cum_sum() % 2 == 1)
+        .with_columns(open_before=pl.col("open_after").shift(1, fill_value=False))
+    )
+    if frame["odd"].any() or frame["open_after"][-1]:
+        return None
+    # What a line holding quotes must look like, by whether it starts and ends inside a quote.
+    shapes = {
+        (False, False): f"^{field_}(?:{d}{field_})*\\r?$",
+        (False, True): f'^(?:{field_}{d})*"{inside}$',
+        (True, True): f'^{inside}(?:"{d}(?:{field_}{d})*"{inside})?$',
+        (True, False): f'^{inside}"(?:{d}{field_})*\\r?$',
+    }
+    quoted = frame.filter(pl.col("quotes") > 0)
+    for (before, after), shape in shapes.items():
+        lines_of_shape = quoted.filter(
+            pl.col("open_before") == before, pl.col("open_after") == after
+        )
+        if not lines_of_shape.select(text.str.contains(shape).all()).item():
+            return None
+    total_lines, total_bytes = frame.height, frame["size"].sum()
+    total_filled = frame["filled"].sum()
+    starts = frame.select(
+        "line",
+        "open_before",
+        bytes_before=pl.col("size").cum_sum() - pl.col("size"),
+        filled_before=pl.col("filled").cum_sum() - pl.col("filled"),
+    ).filter(~pl.col("open_before"))
+    records = starts.select(
+        "line",
+        span=pl.col("line").shift(-1, fill_value=total_lines + 1) - pl.col("line"),
+        size=pl.col("bytes_before").shift(-1, fill_value=total_bytes) - pl.col("bytes_before"),
+        maybe_blank=pl.col("filled_before").shift(-1, fill_value=total_filled)
+        == pl.col("filled_before"),
+    )
+    if records["size"].max() > csv.field_size_limit():  # type: ignore[operator]
+        return None
+    return records.drop("size")
