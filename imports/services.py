@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from itertools import islice
 from typing import Any, BinaryIO, TypeVar, cast
 
 from celery import current_app
@@ -53,6 +52,7 @@ from imports.parsing import (
     csv_records,
     detect_layout,
     inspect_csv,
+    raw_batches,
 )
 from imports.parsing.dates import column_date_orders
 from imports.parsing.layouts import Layout, UnknownColumns, layout_from_choices
@@ -500,12 +500,20 @@ def _converted_batches(
         "source": layout.source,
         "assigned_to_id": job.tenant_id,
     }
-    # Resuming: the records up to the checkpoint are stored, with their counts and errors.
-    for _ in islice(records, job.processed):
-        pass
+    records.close()
 
     def converted_batches() -> Iterator[tuple[ConvertedBatch, PreparedLeads]]:
-        while batch := converter.convert_batch(list(islice(records, batch_size))):
+        # Resuming: the records up to the checkpoint are stored, with their counts and errors.
+        for raw in raw_batches(
+            stored,
+            encoding=job.encoding,
+            delimiter=job.delimiter,
+            width=len(layout.header),
+            batch_size=batch_size,
+            skip=job.processed,
+            cleaned=cleaned,
+        ):
+            batch = converter.convert_batch(raw)
             yield batch, lead_bulk_prepare(batch.usable_leads(), **lead_owner)
 
     return lead_owner, converted_batches()

@@ -43,6 +43,7 @@ from leads.dnc import dnc_listed_phones, lead_writes_lock
 from leads.models import Lead, LeadEvent
 from leads.normalize import time_zone_for
 from leads.services import MATCH_FIELDS, PREMIUM_PRODUCT, is_empty, lead_merge, lead_upsert
+from leads.sql import TEXTS, texts_parameter
 from leads.timeline import EventKind, lead_events_record_bulk, vendor_fields
 
 PHONE_KEY = MATCH_FIELDS.index("phone")
@@ -694,7 +695,7 @@ def _postgres_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, d
     columns = ", ".join(quote(_column_of(f)) for f in Lead._meta.concrete_fields)
     # `<> ''` repeats each unique index's condition, so the planner may use those indexes.
     conditions = " OR ".join(
-        f"({quote(column)} = ANY(%s) AND {quote(column)} <> '')"
+        f"({quote(column)} = ANY({TEXTS}) AND {quote(column)} <> '')"
         for column in map(_lead_column, keys)
     )
     query = (
@@ -703,7 +704,7 @@ def _postgres_matches(tenant_id: int, keys: dict[str, list[str]]) -> dict[int, d
     )
     found: dict[int, dict[str, Any]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(query, [tenant_id, *keys.values()])
+        cursor.execute(query, [tenant_id, *map(texts_parameter, keys.values())])
         for row in cursor.fetchall():
             values = dict(zip(attnames, row, strict=True))
             if isinstance(values["vendor_data"], str):

@@ -27,6 +27,7 @@ from leads.events import send_to_tenant_on_commit
 from leads.models import DNC_REASON_MAX_LENGTH, DoNotCallEntry, DoNotCallSource, Lead, LeadEvent
 from leads.normalize import InvalidValue, normalize_phone
 from leads.services import lead_updated_event
+from leads.sql import TEXTS, texts_parameter
 from leads.timeline import EventKind, lead_events_record_bulk
 
 # Numbers added per transaction by an upload: each holds the lead table's writers back briefly.
@@ -114,8 +115,8 @@ def dnc_listed_phones(*, tenant_id: int, phones: Iterable[str]) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT phone FROM {DoNotCallEntry._meta.db_table} "  # noqa: S608 - our names
-                "WHERE tenant_id = %s AND phone = ANY(%s) AND removed_at IS NULL",
-                [tenant_id, wanted],
+                f"WHERE tenant_id = %s AND phone = ANY({TEXTS}) AND removed_at IS NULL",
+                [tenant_id, texts_parameter(wanted)],
             )
             return {phone for (phone,) in cursor.fetchall()}
     listed: set[str] = set()

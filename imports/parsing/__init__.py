@@ -1,7 +1,14 @@
 """Turn an uploaded CSV file into lead field dicts: decoding, layout detection, row conversion."""
 
 from imports.parsing.layouts import Layout, detect_layout
-from imports.parsing.reading import CsvRejected, CsvShape, csv_records, inspect_csv
+from imports.parsing.reading import (
+    CsvRejected,
+    CsvShape,
+    RawBatch,
+    csv_records,
+    inspect_csv,
+    raw_batches,
+)
 from imports.parsing.rows import ConvertedBatch, ConvertedRow, RowConverter
 
 __all__ = [
@@ -10,8 +17,10 @@ __all__ = [
     "CsvRejected",
     "CsvShape",
     "Layout",
+    "RawBatch",
     "RowConverter",
     "csv_records",
     "detect_layout",
     "inspect_csv",
+    "raw_batches",
 ]

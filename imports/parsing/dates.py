@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
+
 from leads.normalize import DAY_FIRST, MONTH_FIRST, InvalidValue, dob_written_order, normalize_dob
 
 MIXED = "mixed"
@@ -32,12 +34,12 @@ class DateEvidence:
     day_first: int = 0
     month_first: int = 0
 
-    def add(self, raw: str) -> None:
+    def add(self, raw: str, times: int = 1) -> None:
         order = dob_written_order(raw)
         if order == DAY_FIRST:
-            self.day_first += 1
+            self.day_first += times
         elif order == MONTH_FIRST:
-            self.month_first += 1
+            self.month_first += times
 
     @property
     def order(self) -> str:
@@ -70,6 +72,19 @@ class DateColumnScan:
         for index, found in evidence.items():
             if index < width:
                 found.add(cells[index])
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """`add` every record of `frame` (a RawBatch's: one text column per header column),
+        each distinct value of a date column looked at once."""
+        head = min(max(CANDIDATE_RECORDS - self._records, 0), frame.height)
+        for cells in frame.head(head).iter_rows():
+            self.add(list(cells))
+        rest = frame.slice(head)
+        self._records += rest.height
+        for index, found in self.evidence.items():
+            if rest.height and index < rest.width:
+                for raw, times in rest.get_column(str(index)).value_counts().iter_rows():
+                    found.add(raw, times)
 
 
 def column_date_orders(

@@ -66,18 +66,6 @@ class CsvShape:
     date_evidence: dict[int, DateEvidence] = field(default_factory=dict)
 
 
-@dataclass
-class RawBatch:
-    """Records as read, column by column: `frame` holds one text column per header column
-    ("0", "1", …; a missing cell is "", cells past the header's width are dropped)."""
-
-    lines: list[int]  # the line each record starts on
-    frame: pl.DataFrame
-
-    def cells(self, row: int) -> list[str]:
-        return list(self.frame.row(row))
-
-
 def detect_encoding(binary: BinaryIO) -> str:
     """Return the file's encoding: 'utf-8-sig' or 'utf-16' for a BOM, 'utf-16-le' or 'utf-16-be'
     when its start looks like UTF-16 without one, else 'utf-8' if every byte decodes, else 'cp1252'.
@@ -281,18 +269,21 @@ def inspect_csv(binary: BinaryIO) -> CsvShape:
         raise CsvRejected("The file is empty.")
     encoding = detect_encoding(binary)
     delimiter = sniff_delimiter(binary, encoding)
-    header: list[str] | None = None
+    records = csv_records(binary, encoding=encoding, delimiter=delimiter)
+    first = next(records, None)
+    records.close()
+    if first is None:
+        binary.seek(0)
+        raise CsvRejected("The file has no header row.")
+    header = first[1]
     data_rows = 0
     dates = DateColumnScan()
-    for _line, cells in csv_records(binary, encoding=encoding, delimiter=delimiter):
-        if header is None:
-            header = cells
-        else:
-            data_rows += 1
-            dates.add(cells)
+    for batch in raw_batches(
+        binary, encoding=encoding, delimiter=delimiter, width=len(header), batch_size=20_000
+    ):
+        data_rows += batch.frame.height
+        dates.add_frame(batch.frame)
     binary.seek(0)
-    if header is None:
-        raise CsvRejected("The file has no header row.")
     return CsvShape(
         encoding=encoding,
         delimiter=delimiter,
@@ -300,9 +291,6 @@ def inspect_csv(binary: BinaryIO) -> CsvShape:
         data_rows=data_rows,
         date_evidence=dates.evidence,
     )
-
-
-# --- Batches for the columnar converter ---------------------------------------------------------
 
 
 @dataclass
