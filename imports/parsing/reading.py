@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO
@@ -172,7 +172,7 @@ def sniff_delimiter(binary: BinaryIO, encoding: str) -> str:
 
 def csv_records(
     binary: BinaryIO, *, encoding: str, delimiter: str, cleaned: dict[int, str] | None = None
-) -> Iterator[tuple[int, list[str]]]:
+) -> Generator[tuple[int, list[str]], None, None]:
     """Yield (line the record starts on, cells) for every non-blank record, header included.
 
     Control characters are removed as the lines are read; for each record that lost some,
