@@ -325,41 +325,107 @@ def raw_batches(
 
     A common file (UTF-8 without control characters or lone carriage returns, well-formed
     quoting, records shorter than the field limit and no wider than the header) is read by
-    Polars in Rust, outside the GIL; anything else is read by csv_records (docs/imports.md).
+    Polars in Rust, outside the GIL, a few megabytes at a time; anything else is read by
+    csv_records (docs/imports.md). Should Polars read a part otherwise than the lines said it
+    would, csv_records reads on from the first record of that part.
     """
-    records = _polars_records(binary, encoding=encoding, delimiter=delimiter, width=width)
-    if records is None:
-        yield from _csv_batches(
-            binary,
-            encoding=encoding,
-            delimiter=delimiter,
-            width=width,
-            batch_size=batch_size,
-            skip=skip,
-            cleaned=cleaned,
-        )
-        return
-    records = records.slice(skip)
-    columns = [str(index) for index in range(width)]
-    for offset in range(0, records.height, batch_size):
-        batch = records.slice(offset, batch_size)
-        yield RawBatch(lines=batch["line"].to_list(), frame=batch.select(columns))
+    state = _Progress(skip=skip)
+    pieces = _csv_pieces(binary, encoding, delimiter, width, batch_size, state, cleaned, after=0)
+    plan = _polars_plan(binary, encoding=encoding, delimiter=delimiter, width=width)
+    if plan is not None:
+        pieces = _polars_pieces(plan, binary, width, state)
+    try:
+        yield from _rebatched(pieces, batch_size)
+    except _Diverged as diverged:
+        # What was read but not yet yielded comes first, so the batches keep their size.
+        yield from _rebatched(
+            _csv_pieces(
+                binary, encoding, delimiter, width, batch_size, state, cleaned,
+                after=diverged.line, pending=diverged.pending,
+            ),
+            batch_size,
+        )  # fmt: skip
 
 
-def _csv_batches(
+@dataclass
+class _Progress:
+    """What has been read so far: the header, and how many data records are still to skip."""
+
+    skip: int
+    header_read: bool = False
+
+
+@dataclass
+class _Plan:
+    delimiter: str
+    # one row per record, blank ones and the header included: its first line ("line"), lines
+    # spanned ("span"), whether it may be blank ("maybe_blank")
+    records: pl.DataFrame
+
+
+class _Diverged(Exception):
+    """Polars read a part of the file otherwise than its lines said: read on from `line`."""
+
+    def __init__(self, line: int, pending: list[RawBatch]) -> None:
+        self.line = line
+        self.pending = pending
+
+
+def _rebatched(pieces: Iterator[RawBatch], batch_size: int) -> Iterator[RawBatch]:
+    """Yield `pieces` (of any size) as batches of `batch_size` records, the last one shorter."""
+    pending: list[RawBatch] = []
+    held = 0
+    try:
+        for piece in pieces:
+            pending.append(piece)
+            held += len(piece.lines)
+            while held >= batch_size:
+                whole = _joined(pending)
+                yield _sliced(whole, 0, batch_size)
+                rest = _sliced(whole, batch_size, held - batch_size)
+                pending, held = [rest], held - batch_size
+    except _Diverged as diverged:
+        raise _Diverged(diverged.line, [*pending, *diverged.pending]) from None
+    if held:
+        yield _joined(pending)
+
+
+def _joined(pieces: list[RawBatch]) -> RawBatch:
+    if len(pieces) == 1:
+        return pieces[0]
+    lines = [line for piece in pieces for line in piece.lines]
+    return RawBatch(lines=lines, frame=pl.concat([piece.frame for piece in pieces]))
+
+
+def _sliced(batch: RawBatch, offset: int, length: int) -> RawBatch:
+    return RawBatch(
+        lines=batch.lines[offset : offset + length], frame=batch.frame.slice(offset, length)
+    )
+
+
+def _csv_pieces(
     binary: BinaryIO,
-    *,
     encoding: str,
     delimiter: str,
     width: int,
     batch_size: int,
-    skip: int,
+    state: _Progress,
     cleaned: dict[int, str] | None,
+    *,
+    after: int,
+    pending: list[RawBatch] | None = None,
 ) -> Iterator[RawBatch]:
+    """Yield what csv_records reads from line `after` on (after `pending`), in RawBatch pieces."""
+    yield from pending or []
     records = csv_records(binary, encoding=encoding, delimiter=delimiter, cleaned=cleaned)
-    next(records, None)  # the header
-    for _ in islice(records, skip):
+    if after:
+        records = (record for record in records if record[0] >= after)
+    if not state.header_read:
+        next(records, None)
+        state.header_read = True
+    for _ in islice(records, state.skip):
         pass
+    state.skip = 0
     columns = [str(index) for index in range(width)]
     while batch := list(islice(records, batch_size)):
         rows = [cells[:width] + [""] * (width - len(cells)) for _line, cells in batch]
@@ -368,124 +434,149 @@ def _csv_batches(
 
 
 _BOM = "\ufeff"
+# How much of the file Polars reads at once: its cells take about three times as much memory;
+# checking lines costs less memory, but a fixed time per part (its regular expressions).
+POLARS_PART_BYTES = CHUNK_BYTES
+LINES_PART_BYTES = 4 * CHUNK_BYTES
 
 
-def _polars_records(
-    binary: BinaryIO, *, encoding: str, delimiter: str, width: int
-) -> pl.DataFrame | None:
-    """Return the data records ("line", then the cells "0"…) as Polars reads them, or None when
-    the file is not one Polars reads exactly as csv_records does (the caller falls back).
-
-    The records are told apart first line by line (_line_records), which also proves the file
-    is one Polars and the csv module read alike; Polars' own reading must then find as many
-    records, with the line breaks the multi-line ones span.
-    """
+def _polars_plan(binary: BinaryIO, *, encoding: str, delimiter: str, width: int) -> _Plan | None:
+    """Return the file's records, told apart line by line (_line_records), if Polars can read it
+    exactly as csv_records does; else None."""
     if encoding not in ("utf-8", "utf-8-sig") or width < 1 or delimiter not in DELIMITERS:
         return None
     binary.seek(0)
-    data = binary.read()
-    binary.seek(0)
-    bom = data.startswith(codecs.BOM_UTF8)
-    if bom and encoding == "utf-8":
+    bom = binary.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if encoding == "utf-8" and bom:
         return None  # csv_records keeps this BOM in the first cell; Polars drops it
-    columns = [str(index) for index in range(width)]
     try:
-        records = _line_records(data, delimiter)
-        if records is None:
-            return None
-        cells = pl.read_csv(
-            data,
-            has_header=False,
-            separator=delimiter,
-            quote_char='"',
-            schema=dict.fromkeys(columns, pl.String),
-            missing_columns="insert",  # a first record narrower than the header
-            raise_if_empty=False,
-            encoding="utf8",
-        )  # a record wider than the header raises: csv_records reads its extra cells
-    except pl.exceptions.PolarsError:
+        records = _line_records(binary, delimiter)
+    except pl.exceptions.PolarsError:  # bytes that are not UTF-8
         return None
-    del data
-    if cells.height != records.height:
-        return None
-    frame = pl.concat([records, cells], how="horizontal").with_row_index("record")
-    multiline = frame.filter(pl.col("span") > 1)
-    breaks = pl.sum_horizontal(
-        pl.col(column).str.count_matches("\n", literal=True).fill_null(0) for column in columns
-    )
-    if not multiline.select((breaks + 1 == pl.col("span")).all()).item():
-        return None
-    # A record is blank when every cell is empty or whitespace; only one made of whitespace,
-    # delimiters and quotes can be.
-    blank = (
-        frame.filter(pl.col("maybe_blank"))
-        .filter(pl.all_horizontal(pl.col(columns).str.strip_chars().fill_null("") == ""))
-        .get_column("record")
-    )
-    return (
-        frame.filter(~pl.col("record").is_in(blank.implode()))
-        .slice(1)  # the header
-        .select("line", pl.col(columns).fill_null(""))
-    )
+    finally:
+        binary.seek(0)
+    return None if records is None else _Plan(delimiter=delimiter, records=records)
 
 
-def _line_records(data: bytes, delimiter: str) -> pl.DataFrame | None:
-    """Return one row per record of `data`: the line it starts on, how many lines it spans, and
+def _line_parts(binary: BinaryIO, size: int) -> Iterator[bytes]:
+    """Yield the file from its start in parts of about `size` bytes, each ending with a line
+    break but the last."""
+    binary.seek(0)
+    rest = b""
+    while chunk := binary.read(size):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            rest += chunk
+            continue
+        yield rest + chunk[:cut]
+        rest = chunk[cut:]
+    if rest:
+        yield rest
+
+
+def _polars_parts(binary: BinaryIO, plan: _Plan) -> Iterator[tuple[bytes, pl.DataFrame]]:
+    """Yield the file in parts of about POLARS_PART_BYTES, each ending where a record ends, with
+    the records each holds."""
+    records = plan.records
+    starts = records["line"]
+    index, line = 0, 1  # the part's first record and first line
+    part = b""
+    for lines in _line_parts(binary, POLARS_PART_BYTES):
+        part += lines
+        next_line = line + part.count(b"\n")
+        next_index = starts.search_sorted(next_line)
+        at_record = next_index < len(starts) and starts[next_index] == next_line
+        if at_record and part.endswith(b"\n"):
+            yield part, records.slice(index, next_index - index)
+            index, line, part = next_index, next_line, b""
+        # else inside a quoted field, or at the end: read on
+    if part:
+        yield part, records.slice(index)
+
+
+def _polars_pieces(
+    plan: _Plan, binary: BinaryIO, width: int, state: _Progress
+) -> Iterator[RawBatch]:
+    """Yield the data records Polars reads, a part of the file at a time; raise _Diverged when
+    a part's cells do not match its records."""
+    columns = [str(index) for index in range(width)]
+    for part, records in _polars_parts(binary, plan):
+        first_line = records["line"][0]
+        if first_line > 1 and part.startswith(codecs.BOM_UTF8):
+            raise _Diverged(first_line, [])  # Polars would drop it; csv_records keeps it
+        try:
+            cells = pl.read_csv(
+                part,
+                has_header=False,
+                separator=plan.delimiter,
+                quote_char='"',
+                schema=dict.fromkeys(columns, pl.String),
+                missing_columns="insert",  # a first record narrower than the header
+                raise_if_empty=False,
+                encoding="utf8",
+            )  # a record wider than the header raises: csv_records reads its extra cells
+        except pl.exceptions.PolarsError:
+            raise _Diverged(first_line, []) from None
+        if cells.height != records.height:
+            raise _Diverged(first_line, [])
+        records = records.with_row_index("row")
+        # A record over several lines holds the line breaks between them in its cells.
+        multiline = records.filter(pl.col("span") > 1)
+        breaks = pl.sum_horizontal(
+            pl.col(columns).str.count_matches("\n", literal=True).fill_null(0)
+        ).alias("breaks")
+        if not (cells[multiline["row"]].select(breaks)["breaks"] + 1 == multiline["span"]).all():
+            raise _Diverged(first_line, [])
+        # A record is blank when every cell is empty or whitespace; only one made of
+        # whitespace, delimiters and quotes can be.
+        maybe_blank = records.filter(pl.col("maybe_blank"))
+        blank = cells[maybe_blank["row"]].select(
+            pl.all_horizontal(pl.col(columns).str.strip_chars().fill_null("") == "").alias("b")
+        )["b"]
+        kept = records.filter(~pl.col("row").is_in(maybe_blank["row"].filter(blank).implode()))
+        if not state.header_read and kept.height:
+            kept = kept.slice(1)
+            state.header_read = True
+        skipped = min(state.skip, kept.height)
+        kept, state.skip = kept.slice(skipped), state.skip - skipped
+        if not kept.height:
+            continue
+        first, last = kept["row"][0], kept["row"][-1]
+        if last - first + 1 == kept.height:  # no blank record among them: no copy
+            frame = cells.slice(first, kept.height)
+        else:
+            frame = cells[kept["row"]]
+        nulls = frame.null_count().row(0)
+        missing = [column for column, count in zip(columns, nulls, strict=True) if count]
+        frame = frame.with_columns(pl.col(missing).fill_null(""))
+        yield RawBatch(lines=kept["line"].to_list(), frame=frame)
+
+
+def _line_records(binary: BinaryIO, delimiter: str) -> pl.DataFrame | None:
+    """Return one row per record of the file: the line it starts on, how many lines it spans, and
     whether it may be blank. Records are told apart by the quotes each line leaves open.
 
     Return None unless every line is well-formed CSV whatever reads it: valid UTF-8, no control
     characters or lone carriage returns, quotes only around whole fields (doubled inside), no
     quote left open, no record longer than the field limit (which csv_records enforces).
     """
-    if data.endswith(b"\r"):
-        return None  # a lone carriage return at the very end
-    # One row per line: no quoting, and a separator no line may hold (a control character).
-    lines = pl.read_csv(
-        data,
-        has_header=False,
-        separator="\x01",
-        quote_char=None,
-        schema={"text": pl.String},
-        raise_if_empty=False,
-        encoding="utf8",
-    ).with_columns(pl.col("text").fill_null(""))
-    if lines.height != data.count(b"\n") + (not data.endswith(b"\n")):
-        return None
-    if not lines.height:
-        return pl.DataFrame(schema={"line": pl.Int64, "span": pl.Int64, "maybe_blank": pl.Boolean})
-    d = f"\\x{{{ord(delimiter):X}}}"  # the delimiter, escaped for a regex
-    field_ = f'(?:"(?:[^"]|"")*"|[^"{d}\\r]*)'
-    inside = '(?:[^"]|"")*'
-    text = pl.col("text")
-    frame = (
-        lines.select(
-            text,
-            line=pl.int_range(1, pl.len() + 1),
-            quotes=text.str.count_matches('"', literal=True),
-            size=text.str.len_bytes() + 2,
-            # Polars drops a line's final CR: any other is a lone one.
-            odd=text.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]"),
-            filled=~text.str.contains(f'^[\\s{d}"]*$'),
-        )
-        .with_columns(open_after=pl.col("quotes").cum_sum() % 2 == 1)
-        .with_columns(open_before=pl.col("open_after").shift(1, fill_value=False))
-    )
-    if frame["odd"].any() or frame["open_after"][-1]:
-        return None
-    # What a line holding quotes must look like, by whether it starts and ends inside a quote.
-    shapes = {
-        (False, False): f"^{field_}(?:{d}{field_})*\\r?$",
-        (False, True): f'^(?:{field_}{d})*"{inside}$',
-        (True, True): f'^{inside}(?:"{d}(?:{field_}{d})*"{inside})?$',
-        (True, False): f'^{inside}"(?:{d}{field_})*\\r?$',
-    }
-    quoted = frame.filter(pl.col("quotes") > 0)
-    for (before, after), shape in shapes.items():
-        lines_of_shape = quoted.filter(
-            pl.col("open_before") == before, pl.col("open_after") == after
-        )
-        if not lines_of_shape.select(text.str.contains(shape).all()).item():
+    parts: list[pl.DataFrame] = []
+    open_quote, line = False, 1
+    for part in _line_parts(binary, LINES_PART_BYTES):  # to bound memory
+        if part.endswith(b"\r"):
+            return None  # a lone carriage return at the very end
+        if line > 1 and part.startswith(codecs.BOM_UTF8):
+            return None  # Polars would drop it; csv_records keeps it
+        lines = _checked_lines(part, delimiter, first_line=line, open_quote=open_quote)
+        if lines is None:
             return None
+        parts.append(lines.drop("open_after"))
+        open_quote, line = lines["open_after"][-1], line + lines.height
+    if open_quote:
+        return None
+    if not parts:
+        return pl.DataFrame(schema={"line": pl.Int64, "span": pl.Int64, "maybe_blank": pl.Boolean})
+    frame = pl.concat(parts)
     total_lines, total_bytes = frame.height, frame["size"].sum()
     total_filled = frame["filled"].sum()
     starts = frame.select(
@@ -504,3 +595,56 @@ def _line_records(data: bytes, delimiter: str) -> pl.DataFrame | None:
     if records["size"].max() > csv.field_size_limit():  # type: ignore[operator]
         return None
     return records.drop("size")
+
+
+def _checked_lines(
+    part: bytes, delimiter: str, *, first_line: int, open_quote: bool
+) -> pl.DataFrame | None:
+    """Return, for each line of `part`: its number, size (bytes, at least), whether it holds more
+    than whitespace, delimiters and quotes ("filled"), and whether a quote is open before and
+    after it; None if one is not well-formed (see _line_records)."""
+    # One row per line: no quoting, and a separator no line may hold (a control character).
+    lines = pl.read_csv(
+        part,
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        schema={"text": pl.String},
+        raise_if_empty=False,
+        encoding="utf8",
+    ).with_columns(pl.col("text").fill_null(""))
+    if lines.height != part.count(b"\n") + (not part.endswith(b"\n")):
+        return None
+    d = f"\\x{{{ord(delimiter):X}}}"  # the delimiter, escaped for a regex
+    field_ = f'(?:"(?:[^"]|"")*"|[^"{d}\\r]*)'
+    inside = '(?:[^"]|"")*'
+    text = pl.col("text")
+    frame = (
+        lines.select(
+            text,
+            line=pl.int_range(first_line, first_line + pl.len()),
+            quotes=text.str.count_matches('"', literal=True),
+            size=text.str.len_bytes() + 2,
+            # Polars drops a line's final CR: any other is a lone one.
+            odd=text.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]"),
+            filled=~text.str.contains(f'^[\\s{d}"]*$'),
+        )
+        .with_columns(open_after=(pl.col("quotes").cum_sum() + open_quote) % 2 == 1)
+        .with_columns(open_before=pl.col("open_after").shift(1, fill_value=open_quote))
+    )
+    if frame["odd"].any():
+        return None
+    # What a line holding quotes must look like, by whether it starts and ends inside a quote.
+    shapes = {
+        (False, False): f"^{field_}(?:{d}{field_})*\\r?$",
+        (False, True): f'^(?:{field_}{d})*"{inside}$',
+        (True, True): f'^{inside}(?:"{d}(?:{field_}{d})*"{inside})?$',
+        (True, False): f'^{inside}"(?:{d}{field_})*\\r?$',
+    }
+    for (before, after), shape in shapes.items():
+        lines_of_shape = frame.filter(
+            pl.col("quotes") > 0, pl.col("open_before") == before, pl.col("open_after") == after
+        )
+        if not lines_of_shape.select(text.str.contains(shape).all()).item():
+            return None
+    return frame.select("line", "size", "filled", "open_before", "open_after")

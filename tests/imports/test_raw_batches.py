@@ -4,15 +4,21 @@ reads the common file in Polars itself (docs/imports.md, *Reading*)."""
 import codecs
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from imports.parsing import reading
 from imports.parsing.reading import (
     DELIMITERS,
     CsvRejected,
-    _polars_records,
+    _Diverged,
+    _polars_pieces,
+    _polars_plan,
+    _Progress,
     csv_records,
     detect_encoding,
     raw_batches,
@@ -77,17 +83,20 @@ def header_width(content: bytes, encoding: str, delimiter: str) -> int:
     return len(first[1]) if first else 3
 
 
-def assert_read_alike(content: bytes, delimiter: str = ",", *, sizes=(1, 3), skips=(0, 2)):
+def assert_read_alike(content: bytes, delimiter: str = ",", *, reads=((1, 0), (3, 2))):
+    """Read `content` both ways, for each (batch size, skip) in `reads`, with Polars reading it
+    whole or a few bytes at a time (parts cut inside quoted fields, a fallback after parts)."""
     try:
         encoding = detect_encoding(io.BytesIO(content))
     except CsvRejected:
         return
-    width = header_width(content, encoding, delimiter)
-    for batch_size in sizes:
-        for skip in skips:
-            shape = {"encoding": encoding, "delimiter": delimiter, "width": width}
+    shape = {"encoding": encoding, "delimiter": delimiter}
+    shape["width"] = header_width(content, encoding, delimiter)
+    for part_bytes in (reading.POLARS_PART_BYTES, 1, 16):
+        for batch_size, skip in reads:
             expected = read_by_csv_records(content, **shape, batch_size=batch_size, skip=skip)
-            actual = read_by_raw_batches(content, **shape, batch_size=batch_size, skip=skip)
+            with polars_parts_of(part_bytes):
+                actual = read_by_raw_batches(content, **shape, batch_size=batch_size, skip=skip)
             if expected[2] is not None:  # refused: the same error, after whatever was read
                 assert actual[2] == expected[2]
                 assert actual[1] == expected[1]
@@ -95,11 +104,29 @@ def assert_read_alike(content: bytes, delimiter: str = ",", *, sizes=(1, 3), ski
                 assert actual == expected
 
 
+@contextmanager
+def polars_parts_of(part_bytes: int) -> Iterator[None]:
+    defaults = reading.POLARS_PART_BYTES, reading.LINES_PART_BYTES
+    reading.POLARS_PART_BYTES = reading.LINES_PART_BYTES = part_bytes
+    try:
+        yield
+    finally:
+        reading.POLARS_PART_BYTES, reading.LINES_PART_BYTES = defaults
+
+
 def is_fast(content: bytes, delimiter: str = ",") -> bool:
+    """Whether Polars reads the whole file (no fallback to csv_records, at the start or later)."""
     encoding = detect_encoding(io.BytesIO(content))
     width = header_width(content, encoding, delimiter)
     stream = io.BytesIO(content)
-    return _polars_records(stream, encoding=encoding, delimiter=delimiter, width=width) is not None
+    plan = _polars_plan(stream, encoding=encoding, delimiter=delimiter, width=width)
+    if plan is None:
+        return False
+    try:
+        list(_polars_pieces(plan, io.BytesIO(content), width, _Progress(skip=0)))
+    except _Diverged:
+        return False
+    return True
 
 
 # --- Generated files ----------------------------------------------------------------------------
@@ -154,7 +181,7 @@ def csv_files(draw: st.DrawFn, *, clean: bool = False) -> tuple[bytes, str]:
     return content, delimiter
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_files())
 @example((b'Phone,Notes\n2104611180,"one\ntwo"\n\n,\n2104611181,x\n', ","))
 @example((b'Phone,Notes\r\n"21046\r\n11180",\r\n  ,\t\r\n2104611181,"a""b"', ","))
@@ -170,7 +197,7 @@ def test_raw_batches_read_every_file_as_csv_records_does(file):
     assert_read_alike(content, delimiter)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_files(clean=True))
 def test_clean_files_are_read_by_polars_as_csv_records_reads_them(file):
     content, delimiter = file
