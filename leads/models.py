@@ -79,12 +79,15 @@ class Lead(models.Model):
     tenant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leads", db_index=False
     )
+    # No index: nothing reads leads by assignee, and every import sets it (to the tenant), so an
+    # index would cost each new lead for the one reader, deleting a user (docs/desk.md, "Costs").
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assigned_leads",
+        db_index=False,
     )
 
     # Contact
@@ -186,7 +189,7 @@ class Lead(models.Model):
             # The list filters ride along (as key columns: SQLite has no INCLUDE), so a filtered
             # page in date order is read off this index alone.
             models.Index(
-                fields=["tenant", "created_at", "id", "state", "disposition", "source", "status"],
+                fields=["tenant", "created_at", "id", "state", "disposition", "source"],
                 name="lead_tenant_created_id",
             ),
             # The text sorts are on expressions; the columns they read ride along (INCLUDE, on
@@ -203,8 +206,8 @@ class Lead(models.Model):
                 F("tenant"), Lower("email"), F("id"), name="lead_sort_email", include=["email"]
             ),
             models.Index(fields=["tenant", "phone", "id"], name="lead_sort_phone"),
+            # Also the states filter's index (counted off it alone).
             models.Index(fields=["tenant", "state", "id"], name="lead_tenant_state_id"),
-            models.Index(fields=["tenant", "disposition"], name="lead_tenant_disposition"),
             models.Index(
                 F("tenant"),
                 Lower("disposition"),
@@ -213,12 +216,14 @@ class Lead(models.Model):
                 include=["disposition"],
             ),
             models.Index(fields=["tenant", "time_zone", "id"], name="lead_sort_time_zone"),
+            # The sources filter's index: a rare source is counted off its own entries.
             models.Index(fields=["tenant", "source"], name="lead_tenant_source"),
-            models.Index(fields=["tenant", "status"], name="lead_tenant_status"),
             # The desk's filters together, newest first within them: a rare combination is
             # counted and paged from its own few entries, not by walking the tenant's dates.
+            # Disposition first, so that it is also the dispositions filter's index (the states
+            # filter has lead_tenant_state_id, the sources filter lead_tenant_source).
             models.Index(
-                fields=["tenant", "state", "disposition", "source", "created_at", "id"],
+                fields=["tenant", "disposition", "state", "source", "created_at", "id"],
                 name="lead_filters",
             ),
             # Partial: the few flagged leads only, so an unflagged insert never touches it.
