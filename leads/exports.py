@@ -177,6 +177,7 @@ PYTHON_WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace()
 MAX_FOREIGN_PHONES = 20_000
 _FOREIGN_PHONES = object()
 _SELECT_ID = re.compile(rf'SELECT "{Lead._meta.db_table}"\."id"(?: AS "id")? FROM ')  # noqa: S608  # noqa: S608
+_ORDINAL_ID = re.compile(r"((?:ORDER BY|,) )1(?= ASC| DESC|,|$)")
 _NANP_PHONE = r"^\+1[0-9]{10}$"  # leads.normalize._NANP_E164
 _SQL_CELLS: dict[str, tuple[str, list[Any]]] = {
     "id": ('"id"::text', []),
@@ -253,7 +254,8 @@ def copy_statement(leads: QuerySet[Lead], foreign_phones: dict[str, str]) -> tup
     if head is None:
         raise ValueError(f"unexpected export query: {select[:100]}")
     cells = ", ".join(columns)
-    rest = select[head.end() :]
+    # Django may order by the id as "1", the first selected column: a cell once replaced.
+    rest = _ORDINAL_ID.sub(rf'\1"{Lead._meta.db_table}"."id"', select[head.end() :])
     statement = f"COPY (SELECT {cells} FROM {rest}) TO STDOUT WITH (FORMAT csv)"  # noqa: S608
     return statement, [*columns_params, *select_params]
 

@@ -306,6 +306,18 @@ def test_export_defaults_to_newest_first(agent_client, agent):
     assert exported_ids(agent_client.get(EXPORT_URL)) == [newer.pk, older.pk]
 
 
+def test_leads_of_one_moment_export_in_the_lists_order(agent_client, agent):
+    # Twelve ids, so that "10" would sort before "9" if the export ordered the ids as text.
+    moment = datetime(2024, 5, 1, tzinfo=UTC)
+    for _ in range(12):
+        set_created_at(make_lead(agent), moment)
+
+    listed = [lead["id"] for lead in agent_client.get("/api/leads").json()["results"]]
+
+    assert exported_ids(agent_client.get(EXPORT_URL)) == listed
+    assert listed == sorted(listed, reverse=True)
+
+
 @pytest.mark.parametrize(
     ("query", "param"),
     [
