@@ -434,9 +434,9 @@ def _csv_pieces(
 
 
 _BOM = "\ufeff"
-# How much of the file Polars reads at once: its cells take about three times as much memory;
-# checking lines costs less memory, but a fixed time per part (its regular expressions).
-POLARS_PART_BYTES = CHUNK_BYTES
+# How much of the file Polars reads at once, checking lines or reading cells: a part's cells
+# take a few times its size in memory, and each part costs a fixed time (bench/csv_reading.py).
+POLARS_PART_BYTES = 4 * CHUNK_BYTES
 LINES_PART_BYTES = 4 * CHUNK_BYTES
 
 

@@ -277,3 +277,19 @@ def test_rejected_file_names_the_line_csv_records_names():
         list(
             raw_batches(io.BytesIO(content), encoding="utf-8", delimiter=",", width=2, batch_size=5)
         )
+
+
+def test_a_part_polars_reads_otherwise_hands_over_to_csv_records_mid_batch():
+    rows = [f"21046111{n:02},note {n}" for n in range(30)]
+    rows[20] += ",an extra cell"  # wider than the header: Polars stops there
+    content = ("Phone,Notes\n" + "\n".join(rows) + "\n").encode()
+
+    with polars_parts_of(64):
+        batches = list(
+            raw_batches(io.BytesIO(content), encoding="utf-8", delimiter=",", width=2, batch_size=7)
+        )
+
+    assert [len(batch.lines) for batch in batches] == [7, 7, 7, 7, 2]
+    assert [line for batch in batches for line in batch.lines] == list(range(2, 32))
+    assert batches[2].cells(6) == ["2104611120", "note 20"]
+    assert_read_alike(content, reads=((7, 0), (4, 3)))
