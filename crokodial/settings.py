@@ -394,6 +394,10 @@ STORAGES = {
 # merged and written per database round.
 IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 IMPORT_BATCH_SIZE = _env_int("IMPORT_BATCH_SIZE", 5000)
+# Polars' own threads, which read and convert an import's batches: one by default, so that an
+# import shares the cores with PostgreSQL and the web processes instead of contending for them
+# (docs/benchmarks.md). Polars reads it when first imported, after these settings.
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
 # An import's run holds a lease on its job (imports.services, docs/durability.md): renewed every
 # IMPORT_HEARTBEAT_SECONDS and with each batch; a worker looks for expired leases every
 # IMPORT_LEASE_CHECK_SECONDS and queues those jobs again, up to IMPORT_MAX_ATTEMPTS runs each.

@@ -218,13 +218,14 @@ class LeadKeys:
     door (the webhook) is still found: its unique key stops the batch's COPY, and the batch is
     redone row by row (`lead_bulk_upsert`).
 
-    Keys are remembered by their hash, a third of the memory of the strings: two keys sharing a
-    hash only cost a needless lookup.
+    Keys are remembered by their 64-bit hash in a Polars column, 8 bytes a key (a Python set of
+    the strings, or even of their hashes, costs ten times that at 150,000 rows): two keys sharing
+    a hash only cost a needless lookup.
     """
 
     def __init__(self, *, tenant_had_leads: bool) -> None:
         self.tenant_had_leads = tenant_had_leads
-        self._written: dict[str, set[int]] = {name: set() for name in MATCH_FIELDS}
+        self._written = {name: _NO_HASHES for name in MATCH_FIELDS}
 
     @classmethod
     def for_tenant(cls, tenant_id: int) -> "LeadKeys":
@@ -233,24 +234,39 @@ class LeadKeys:
     def forget(self) -> None:
         """Look every row up from now on, as if the tenant had leads when the import began."""
         self.tenant_had_leads = True
-        self._written = {name: set() for name in MATCH_FIELDS}
+        self._written = {name: _NO_HASHES for name in MATCH_FIELDS}
 
     def to_look_up(self, key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:
         """Return, per key field, the batch's keys that a stored lead may hold."""
         present = _present_keys(key_columns)
         if self.tenant_had_leads:
             return present
-        return {
-            name: {key for key in present[name] if hash(key) in self._written[name]}
-            for name in MATCH_FIELDS
-        }
+        looked_up: dict[str, set[str]] = {}
+        for name in MATCH_FIELDS:
+            keys = pl.Series(list(present[name]), dtype=pl.String)
+            written = self._written[name]
+            if not len(keys) or not len(written):
+                looked_up[name] = set()
+                continue
+            maybe = _key_hashes(keys).is_in(written.implode())
+            looked_up[name] = set(keys.filter(maybe).to_list())
+        return looked_up
 
     def remember(self, key_columns: Mapping[str, list[Any]]) -> None:
         """Note the keys a batch brought: the tenant's leads may hold them from now on."""
         if self.tenant_had_leads:
             return
         for name, keys in _present_keys(key_columns).items():
-            self._written[name].update(map(hash, keys))
+            if keys:
+                hashes = _key_hashes(pl.Series(list(keys), dtype=pl.String))
+                self._written[name] = pl.concat([self._written[name], hashes], rechunk=True)
+
+
+_NO_HASHES = pl.Series(dtype=pl.UInt64)
+
+
+def _key_hashes(keys: pl.Series) -> pl.Series:
+    return keys.hash(seed=0)
 
 
 def _present_keys(key_columns: Mapping[str, list[Any]]) -> dict[str, set[str]]:

@@ -436,8 +436,8 @@ def _csv_pieces(
 _BOM = "\ufeff"
 # How much of the file Polars reads at once, checking lines or reading cells: a part's cells
 # take a few times its size in memory, and each part costs a fixed time (bench/csv_reading.py).
-POLARS_PART_BYTES = 4 * CHUNK_BYTES
-LINES_PART_BYTES = 4 * CHUNK_BYTES
+POLARS_PART_BYTES = 2 * CHUNK_BYTES
+LINES_PART_BYTES = 2 * CHUNK_BYTES
 
 
 def _polars_plan(binary: BinaryIO, *, encoding: str, delimiter: str, width: int) -> _Plan | None:

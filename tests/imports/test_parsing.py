@@ -3,8 +3,10 @@
 import codecs
 import gc
 import io
+import os
 from datetime import date
 
+import polars as pl
 import pytest
 
 from imports.models import ImportVendor
@@ -309,3 +311,8 @@ def test_converting_invalid_values_leaves_no_reference_cycles():
         gc.garbage.clear()
         gc.enable()
     assert "frame" not in kept
+
+
+def test_polars_uses_the_threads_the_settings_give_it():
+    # Read by Polars when first imported: the settings must come first (crokodial/settings.py).
+    assert pl.thread_pool_size() == int(os.environ["POLARS_MAX_THREADS"])
