@@ -481,7 +481,7 @@ def lead_bulk_plan(batch: PreparedLeads, *, keys: LeadKeys | None = None) -> Lea
         plain_positions.append(position)
     # Plain rows share no key with any other: the merging rows can go after them, in order.
     # Only they become dicts.
-    merging_rows = rows.pick(merging) if merging else rows
+    merging_rows = rows.pick(merging) if len(merging) != rows.count else rows
     created: list[MergedLead] = []
     for at, position in enumerate(merging):
         incoming = merging_rows.row(at)
