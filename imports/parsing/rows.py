@@ -245,10 +245,6 @@ def _has_python_only_space(raw: pl.DataFrame) -> bool:
     )
 
 
-def _blank_null(values: pl.Series) -> pl.Series:
-    return pl.select(pl.when(values != "").then(values)).to_series().alias(values.name)
-
-
 def _truthy(values: pl.Series) -> pl.Series:
     """Where a value is what Python takes for true (a fallback column fills the others)."""
     if values.dtype == pl.String:
