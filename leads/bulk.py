@@ -142,15 +142,6 @@ class LeadColumns:
             len(positions),
         )
 
-    def without(self, positions: Iterable[int]) -> "LeadColumns":
-        """Return these leads but those at `positions` (copying lists is cheaper than picking)."""
-        columns = {name: list(values) for name, values in self.columns.items()}
-        dropped = sorted(set(positions), reverse=True)
-        for values in columns.values():
-            for position in dropped:
-                del values[position]
-        return LeadColumns(columns, self.count - len(dropped))
-
 
 @dataclass(frozen=True)
 class LeadOwner:

@@ -691,10 +691,6 @@ class ConvertedBatch:
     def __len__(self) -> int:
         return len(self.lines)
 
-    @property
-    def leads(self) -> LeadColumns:
-        return LeadColumns.from_frame(self.frame)
-
     def cells(self, row: int) -> list[str]:
         return list(self.raw.row(row)) if self.raw.width else []
 
