@@ -84,6 +84,18 @@ class Channel(kombu_redis.Channel):
             return False
         return True
 
+    def _connparams(self, asynchronous=False):
+        if self.connection.client is None:
+            # The transport was closed under this channel. It happens when Redis dies while
+            # the worker holds messages: reading the pending pop's reply cuts kombu's first
+            # close short, Celery closes the transport, and the channel's second close tries to
+            # give its held messages back through a new pool. kombu then raised AttributeError,
+            # which Celery takes as unrecoverable: the worker exited and stored nothing more
+            # until it was restarted. Said as a connection error, every caller of close ignores
+            # it; the held messages wait in `unacked` for the visibility timeout.
+            raise kombu_redis.redis.exceptions.ConnectionError("the broker connection is closed")
+        return super()._connparams(asynchronous=asynchronous)
+
     def _create_client(self, asynchronous=False):
         if asynchronous:
             return super()._create_client(asynchronous=True)

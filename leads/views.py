@@ -21,6 +21,7 @@ from leads.call_loop_views import call_loop_context
 from leads.calling import CallingRule, calling_rules, lead_callability, lead_list_callable_now
 from leads.calling_apis import callability_resource
 from leads.dnc import dnc_entry_for_phone
+from leads.followups import follow_up_list
 from leads.forms import SignUpForm
 from leads.models import DNC_REASON_MAX_LENGTH, Lead, LeadSource, LeadStatus
 from leads.pagination import DEFAULT_LIMIT, counted_page_slice, page_slice, total_of
@@ -34,7 +35,7 @@ from leads.selectors import (
     lead_next,
     lead_waiting_summary,
 )
-from leads.serializers import lead_resource
+from leads.serializers import lead_resource, phone_for_display
 from leads.tenancy import request_tenant
 
 # The table's columns that sort, with the API's sortBy names.
@@ -134,6 +135,33 @@ def waiting_context(tenant: Any, now: datetime) -> dict[str, Any]:
         "oldestCreatedAt": oldest.isoformat() if oldest else None,
         "oldestAge": age_label(oldest, now) if oldest else "",
     }
+
+
+# As many due follow-ups as static/js/followups.js asks for (/api/followups?due=now&limit=100).
+FOLLOW_UPS_DUE_SHOWN = 100
+
+
+def follow_ups_due_context(tenant: Any, now: datetime) -> dict[str, Any]:
+    """The desk's "Follow-ups due" list as the page first shows it, item for item what
+    static/js/followups.js draws when it refreshes, so the list does not grow after load and
+    push the rows down under the agent's pointer."""
+    due = follow_up_list(tenant=tenant, due_at=now)
+    leads = list(due[:FOLLOW_UPS_DUE_SHOWN])
+    count = len(leads) if len(leads) < FOLLOW_UPS_DUE_SHOWN else due.count()
+    items = []
+    for lead in leads:
+        at = lead.next_follow_up_at
+        assert at is not None  # follow_up_list has only leads with a follow-up
+        items.append(
+            {
+                "id": lead.pk,
+                "label": lead.name or phone_for_display(lead.phone) or "(no name)",
+                "at": at,
+                "overdueMinutes": int((now - at).total_seconds() // 60),
+                "phone": "" if lead.do_not_call else lead.phone,
+            }
+        )
+    return {"count": count, "items": items}
 
 
 def _api_query(filters: LeadFilters, limit: int) -> dict[str, Any]:
@@ -307,6 +335,7 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             "desk_config": desk_config,
             "dispositions": dispositions,
             "waiting": waiting_context(request_tenant(request), now),
+            "follow_ups_due": follow_ups_due_context(request_tenant(request), now),
         },
     )
 

@@ -2,6 +2,7 @@
 import { onLiveEvent, onReconnect } from "./app.js";
 import { callabilityBadge, changesAt, fetchCallability } from "./calls.js";
 import { ageLabel, api, el, jsonScript, paintChip } from "./dom.js";
+import { holdWhile, released } from "./hold.js";
 import { addShortcut } from "./shortcuts.js";
 
 const config = jsonScript("desk-config");
@@ -251,6 +252,8 @@ function deskIsHeld() {
   return pointerInTable || tableArea.contains(document.activeElement) || window.scrollY > 0;
 }
 
+holdWhile(deskIsHeld);
+
 function showHeldBar() {
   const count = heldLeads.size;
   heldBar.hidden = count === 0;
@@ -279,6 +282,7 @@ function showHeldLeads() {
 
 function showHeldLeadsIfFree() {
   if (heldLeads.size && !deskIsHeld()) showHeldLeads();
+  released();
 }
 
 function replaceRowKeepingFocus(existing, row) {

@@ -4,6 +4,7 @@
 // outcome and note. Whether a time is allowed is the server's answer (leads/calling.py).
 import { onLiveEvent, onReconnect, playNewLeadSound } from "./app.js";
 import { api, el } from "./dom.js";
+import { whenFree } from "./hold.js";
 
 const MINUTE = 60000;
 const PICKS = { "15m": 15 * MINUTE, "1h": 60 * MINUTE, "1d": 1440 * MINUTE, "3d": 3 * 1440 * MINUTE, "7d": 7 * 1440 * MINUTE };
@@ -70,9 +71,13 @@ async function refreshDue() {
   const badge = document.getElementById("follow-ups-due-count");
   badge.textContent = String(count);
   badge.dataset.count = String(count);
-  document.getElementById("follow-ups-due-list").replaceChildren(...page.results.map(dueRow));
-  document.getElementById("follow-ups-due-empty").hidden = count > 0;
-  duePanel.classList.toggle("has-due", count > 0);
+  // The list is above the desk's rows: while the agent works them, it changes once they are free.
+  const rows = page.results.map(dueRow);
+  whenFree("follow-ups-due", () => {
+    document.getElementById("follow-ups-due-list").replaceChildren(...rows);
+    document.getElementById("follow-ups-due-empty").hidden = count > 0;
+    duePanel.classList.toggle("has-due", count > 0);
+  });
 }
 
 function refreshDueSoon() {

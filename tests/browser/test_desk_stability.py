@@ -39,17 +39,42 @@ def lead_under(page, x: float, y: float) -> str | None:
     )
 
 
-def settled_box(page, locator) -> dict:
-    """The locator's box once it stops moving: right after the desk goes live, the page may still
-    lay out (seen once on a loaded machine, 2026-12-01: the rows a row lower a moment later)."""
-    box = locator.bounding_box()
-    for _ in range(20):
-        page.wait_for_timeout(250)
-        again = locator.bounding_box()
-        if again == box:
-            return box
-        box = again
-    return box
+# Every layout shift of the page (the Layout Instability API), but those right after input.
+LAYOUT_SHIFTS = """
+window.layoutShifts = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (entry.hadRecentInput) continue;
+    const moved = entry.sources.map(
+      ({ node }) => (node ? node.id || node.className || node.nodeName : ""),
+    );
+    window.layoutShifts.push({ value: entry.value, at: Math.round(entry.startTime), moved });
+  }
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+@pytest.mark.parametrize("due", [0, 2], ids=["nothing-due", "follow-ups-due"])
+def test_nothing_on_the_desk_moves_once_it_has_loaded(context, server_url, due):
+    """Seen in CI (2026-12-01): the due follow-ups, filled in once the page had loaded, pushed
+    the rows a row lower under the agent's pointer; the live status's text moved the header."""
+    context.add_init_script(LAYOUT_SHIFTS)
+    agent = make_agent("alice")
+    now = timezone.now()
+    for minutes in range(6):
+        set_created_at(
+            make_lead(agent, first_name=f"Resting{minutes}"), now - timedelta(minutes=minutes + 1)
+        )
+    for number in range(due):
+        make_lead(agent, first_name=f"Due{number}", next_follow_up_at=now - timedelta(minutes=5))
+    tab = log_in(context, server_url, "alice")
+    tab.wait_live()
+    page = tab.page
+    expect(page.locator("#follow-ups-due-list li")).to_have_count(due)
+    page.wait_for_load_state("networkidle")  # the list's own refresh has come and gone
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.layoutShifts") == []
+    assert tab.errors == []
 
 
 def test_a_burst_while_the_pointer_rests_on_a_row_moves_nothing(context, server_url):
@@ -63,7 +88,7 @@ def test_a_burst_while_the_pointer_rests_on_a_row_moves_nothing(context, server_
     tab.wait_live()
     page = tab.page
     target = page.locator("#lead-rows tr").nth(2)
-    box = settled_box(page, target)
+    box = target.bounding_box()
     x, y = box["x"] + 40, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     resting_on = lead_under(page, x, y)

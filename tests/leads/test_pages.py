@@ -131,6 +131,42 @@ def test_desk_can_show_only_leads_callable_now(browser, agent, fixed_clock):
     assert "Call now" in callable_now
 
 
+def test_desk_draws_the_due_follow_ups_itself_overdue_first(
+    browser, agent, other_agent, fixed_clock
+):
+    """The list is in the page as it loads, so it does not grow under the rows afterwards."""
+    now = services.clock()
+    make_lead(agent, first_name="Later", next_follow_up_at=now + timedelta(hours=2))
+    late = make_lead(
+        agent, first_name="Late", last_name="Caller", next_follow_up_at=now - timedelta(hours=1)
+    )
+    barred = make_lead(
+        agent, first_name="Barred", do_not_call=True, next_follow_up_at=now - timedelta(minutes=5)
+    )
+    make_lead(other_agent, first_name="Bobs", next_follow_up_at=now - timedelta(hours=3))
+
+    page = browser.get("/").content.decode()
+    due = page[
+        page.index('id="follow-ups-due"') : page.index(
+            "</section>", page.index('id="follow-ups-due"')
+        )
+    ]
+
+    assert 'data-count="2">2</span>' in due
+    assert due.index("Late Caller") < due.index("Barred")
+    assert "overdue 60 min" in due
+    assert f'href="tel:{late.phone}" data-call-lead="{late.pk}"' in due
+    assert f'data-call-lead="{barred.pk}"' not in due  # on the do-not-call list: no call link
+    assert "Later" not in due and "Bobs" not in due
+    assert 'id="follow-ups-due-empty" hidden' in due
+
+
+def test_desk_says_nothing_is_due_from_the_start(browser, agent):
+    page = browser.get("/").content.decode()
+    assert 'data-count="0">0</span>' in page
+    assert '<p class="muted" id="follow-ups-due-empty">Nothing due.' in page
+
+
 def test_desk_shows_each_leads_attempts_and_filters_never_tried(browser, agent, fixed_clock):
     called = make_lead(
         agent,

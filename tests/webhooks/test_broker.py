@@ -13,6 +13,10 @@ import pytest
 import redis
 from django.conf import settings
 from kombu import Connection, Exchange, Queue
+from kombu.common import ignore_errors
+from kombu.transport.redis import Empty
+
+from tests.faults import private_redis
 
 pytestmark = pytest.mark.redis
 
@@ -96,3 +100,48 @@ def test_messages_still_flow_through_the_transport_and_are_acknowledged():
         assert all(_unacked_entry(client, {"lead": number}) is None for number in range(3))
     finally:
         client.delete(name, f"_kombu.binding.{name}")
+
+
+def test_a_broker_that_dies_under_held_messages_closes_with_connection_errors_only():
+    """A worker holds two messages and waits for more when Redis dies. Reading the pending
+    wait's reply cuts the channel's first close short; the transport is closed; the channel is
+    closed again. kombu 5.7 raised AttributeError there (seen in CI, 2026-12-01), which Celery
+    takes as unrecoverable: the worker exited and stored no lead until it was restarted. Only
+    connection errors may come out, and the held messages must stay restorable."""
+    name = f"broker-test-{uuid.uuid4().hex}"
+    queue = Queue(name, Exchange(name, type="direct"), routing_key=name)
+    with private_redis(appendonly=True) as server:
+        connection = Connection(server.url, transport="crokodial.broker:Transport")
+        with connection.Producer(serializer="json") as producer:
+            for number in range(2):
+                producer.publish(
+                    {"lead": number}, exchange=queue.exchange, routing_key=name, declare=[queue]
+                )
+        held = []
+        consumer = connection.Consumer(
+            queue, callbacks=[lambda body, message: held.append(body)], accept=["json"]
+        )
+        consumer.consume()
+        deadline = time.monotonic() + 10
+        while len(held) < 2 and time.monotonic() < deadline:
+            connection.drain_events(timeout=1)
+        assert sorted(body["lead"] for body in held) == [0, 1]
+        # The queue is empty (the pop answers nothing), so the channel blocks until one comes.
+        channel = consumer.channel
+        connection.transport.cycle._client_registered(channel, channel.client, "BRPOP")
+        channel._brpop_start()
+        with pytest.raises(Empty):
+            channel._brpop_read()
+        channel._brpop_start()
+        server.kill()
+
+        with pytest.raises(connection.connection_errors):
+            channel.close()  # the pending wait's reply is gone with the connection
+        assert not channel.closed
+        connection.transport.client = None  # what Connection.collect() does to the transport
+        ignore_errors(connection, channel.close)  # anything but a connection error escapes
+
+        server.start()
+        client = redis.Redis.from_url(server.url)
+        # Both held messages wait in `unacked`, for the visibility timeout to bring them back.
+        assert {_body(json.loads(entry)[0])["lead"] for entry in client.hvals("unacked")} == {0, 1}
