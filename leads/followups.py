@@ -107,9 +107,10 @@ def follow_ups_due_notify(*, now: datetime) -> int:
     """Send `follow_up_due` for every follow-up due by `now` not yet rung; return how many.
 
     Each is claimed by a conditional UPDATE (still due, still the same time, not yet rung)
-    before its event is sent, so two schedulers, or one restarted, never send it twice. A claim
-    whose send then fails is not retried: delivery is at most once, like every event, and the
-    due list still shows the follow-up.
+    before its event is sent, so two schedulers, or one restarted, never send it twice. When the
+    send fails (Redis is away), the claim is given back and this check stops: the next one rings
+    it, and the rest, once the channel layer answers again. A send that timed out and still
+    arrived later would ring twice; a follow-up that never rings is the worse failure.
     """
     sent = 0
     while True:
@@ -129,9 +130,18 @@ def follow_ups_due_notify(*, now: datetime) -> int:
             if not claimed:
                 continue
             lead = Lead.objects.filter(pk=pk).first()
-            if lead is not None:
-                send_to_tenant(lead.tenant_id, follow_up_due_event(lead))
-                sent += 1
+            if lead is None:
+                continue
+            rung: list[bool] = []
+            send_to_tenant(
+                lead.tenant_id, follow_up_due_event(lead), on_sent=lambda: rung.append(True)
+            )
+            if not rung:
+                Lead.objects.filter(pk=pk, follow_up_notified_at=now).update(
+                    follow_up_notified_at=None
+                )
+                return sent
+            sent += 1
         if len(due) < NOTIFY_BATCH:
             return sent
 

@@ -19,6 +19,7 @@ from leads import followups
 from leads.followups import follow_ups_due_notify
 from leads.models import Lead
 from tests.factories import PASSWORD, make_lead
+from tests.faults import private_redis
 
 TIMEOUT = 3  # a ceiling for an event that is expected, not a measured delay
 ABSENCE_WINDOW = 0.3  # how long a socket must stay quiet to count as "got nothing"
@@ -122,6 +123,35 @@ async def test_two_schedulers_at_once_ring_each_follow_up_once(agent):
         events = await follow_ups_due(agent_socket)
         assert len(events) == 20
         assert len({event["lead"]["id"] for event in events}) == 20
+
+
+@pytest.mark.redis
+async def test_a_follow_up_due_while_redis_is_away_rings_once_it_is_back(agent, settings):
+    """The scheduler's claim is given back when the event cannot be sent: the follow-up rings at
+    the next check after Redis returns, instead of never."""
+    layer = django_settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    with private_redis() as redis_server:
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": layer, "CONFIG": {"hosts": [redis_server.url]}}
+        }
+        lead = await database_sync_to_async(make_lead)(
+            agent, next_follow_up_at=NOW - timedelta(minutes=1)
+        )
+        earlier = await database_sync_to_async(make_lead)(
+            agent, next_follow_up_at=NOW - timedelta(minutes=2)
+        )
+        redis_server.kill()
+
+        assert await notify(NOW) == 0
+        unrung = Lead.objects.filter(follow_up_notified_at__isnull=True, tenant=agent)
+        assert await database_sync_to_async(unrung.count)() == 2
+
+        redis_server.start()
+        async with socket(agent) as agent_socket:
+            assert await notify(NOW + timedelta(seconds=15)) == 2
+            events = await follow_ups_due(agent_socket)
+            assert sorted(e["lead"]["id"] for e in events) == sorted([lead.pk, earlier.pk])
+            assert await notify(NOW + timedelta(seconds=30)) == 0
 
 
 async def test_on_the_embedded_default_the_web_process_rings_follow_ups(agent, settings):
