@@ -6,6 +6,7 @@ import { el } from "./dom.js";
 const ENABLED_KEY = "crokodial.shortcuts";
 const extra = [];
 let dialog = null;
+let returnFocusTo = null;
 
 export function addShortcut(key, label, action) {
   extra.push({ key, label, action });
@@ -44,6 +45,14 @@ function buildDialog() {
     close,
   );
   close.addEventListener("click", () => node.close());
+  // Focus goes back where it was. Left on the closed list's tick box, it would make the next
+  // single-key shortcut count as typing in a field, and do nothing.
+  node.addEventListener("close", () => {
+    const back = returnFocusTo;
+    returnFocusTo = null;
+    if (back && back.isConnected && back !== document.body) back.focus();
+    else if (node.contains(document.activeElement)) document.activeElement.blur();
+  });
   document.body.append(node);
   return node;
 }
@@ -55,7 +64,10 @@ export function showShortcuts() {
       el("div", {}, el("dt", {}, el("kbd", {}, key)), el("dd", {}, label)),
     ]),
   );
-  if (!dialog.open) dialog.showModal();
+  if (!dialog.open) {
+    returnFocusTo = document.activeElement;
+    dialog.showModal();
+  }
 }
 
 document.addEventListener("keydown", (event) => {
