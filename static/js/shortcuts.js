@@ -26,7 +26,11 @@ function declared() {
 }
 
 function typingIn(target) {
-  return target instanceof HTMLElement && (target.isContentEditable || target.matches("input, textarea, select"));
+  if (!(target instanceof HTMLElement)) return false;
+  // A field in a dialog that has just closed keeps the focus until the browser's next rendering
+  // step: nobody is typing in it.
+  if (target.closest("dialog:not([open])")) return false;
+  return target.isContentEditable || target.matches("input, textarea, select");
 }
 
 function buildDialog() {

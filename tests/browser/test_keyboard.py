@@ -228,18 +228,10 @@ def test_keyboard_only_lead_page_with_the_shortcut_list(context, server_url):
     page.keyboard.press("Escape")
     expect(help_list).to_be_hidden()
 
-    # Seen once in three runs on a loaded machine (2026-12-01): the first "j" right after the
-    # list closed left the focus nowhere. Pressed again only then; not yet understood (see the
-    # session note), so the rest of the walk still runs on the first lead.
-    first_link = page.locator("#lead-rows tr").first.locator(".c-name a")
-    for _ in range(2):
-        page.keyboard.press("j")
-        try:
-            expect(first_link).to_be_focused(timeout=2000)
-            break
-        except AssertionError:
-            continue
-    expect(first_link).to_be_focused()
+    # Right after the list closes (seen failing on a loaded machine until 2026-12-01, when the
+    # focus stayed on the closed list's tick box and the key counted as typing there).
+    page.keyboard.press("j")
+    expect(page.locator("#lead-rows tr").first.locator(".c-name a")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server_url}/leads/{first.pk}", timeout=STEP)
     tab.wait_live()
@@ -291,3 +283,26 @@ def test_back_from_a_lead_shows_the_desk_as_it_is_now(context, server_url):
     expect(page.locator(f'#lead-rows tr[data-lead-id="{lead.pk}"] .c-status')).to_have_text(
         "Contacted", timeout=STEP
     )
+
+
+# The shortcut list opens (focus on its tick box), closes, and a key comes before the browser's
+# next rendering step: all in one task, which is what a loaded machine made of two key presses.
+KEY_RIGHT_AFTER_THE_LIST_CLOSES = """(key) => {
+  document.dispatchEvent(new KeyboardEvent("keydown", { key: "?", bubbles: true }));
+  const list = document.getElementById("shortcuts-help");
+  list.close();
+  const target = document.activeElement;
+  target.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+  return document.activeElement.id || document.activeElement.textContent.trim();
+}"""
+
+
+def test_a_shortcut_pressed_as_the_shortcut_list_closes_still_acts(context, server_url):
+    """Seen in CI (2026-12-01): "e" or "j" at once after Esc did nothing, now and then. The focus
+    was still on the closed list's tick box, so the key counted as typing in a field."""
+    agent = make_agent("alice")
+    make_lead(agent, first_name="Only", last_name="Lead")
+    tab = log_in(context, server_url, "alice")
+    tab.wait_live()
+    assert tab.page.evaluate(KEY_RIGHT_AFTER_THE_LIST_CLOSES, "j") == "Only Lead"
+    assert tab.errors == []
