@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import close_old_connections, transaction
@@ -134,7 +135,7 @@ def follow_ups_due_notify(*, now: datetime) -> int:
                 continue
             rung: list[bool] = []
             send_to_tenant(
-                lead.tenant_id, follow_up_due_event(lead), on_sent=lambda: rung.append(True)
+                lead.tenant_id, follow_up_due_event(lead), on_sent=partial(rung.append, True)
             )
             if not rung:
                 Lead.objects.filter(pk=pk, follow_up_notified_at=now).update(
