@@ -334,7 +334,6 @@ def desk_view(request: HttpRequest) -> HttpResponse:
             + urlencode({k: v for k, v in api_query.items() if k != "limit"}),
             "desk_config": desk_config,
             "dispositions": dispositions,
-            "waiting": waiting_context(request_tenant(request), now),
             "follow_ups_due": follow_ups_due_context(request_tenant(request), now),
         },
     )
@@ -455,7 +454,6 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
                 for d in disposition_list(tenant=request_tenant(request))
             ],
             "desk_query": _desk_query(request),
-            "waiting": waiting_context(request_tenant(request), now),
         },
     )
 

@@ -151,3 +151,21 @@ def test_a_long_name_is_cut_and_the_call_column_stays_in_view(context, server_ur
         <= 1280
     )
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 1280
+
+
+@pytest.mark.parametrize("page_path", ["lead", "/imports/", "/integrations/nextgen", "/dnc/"])
+def test_no_other_page_moves_once_it_has_loaded(context, server_url, page_path):
+    """The header's "new leads waiting" counter was filled in after load on every page but the
+    desk and the lead page, which moved the navigation beside it (found by the test above's
+    sibling, 2026-12-01)."""
+    context.add_init_script(LAYOUT_SHIFTS)
+    agent = make_agent("alice")
+    lead = make_lead(agent, first_name="Only", next_follow_up_at=timezone.now())
+    tab = log_in(context, server_url, "alice")
+    page = tab.page
+    page.goto(f"/leads/{lead.pk}/" if page_path == "lead" else page_path)
+    tab.wait_live()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.layoutShifts") == []
+    assert tab.errors == []

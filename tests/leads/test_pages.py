@@ -244,7 +244,12 @@ def test_header_counts_the_leads_waiting_and_the_oldest_age(
 
     assert waiting["count"] == 2
     assert waiting["oldestAge"] == "12 min ago"
-    assert "new leads waiting" in browser.get("/").content.decode()
+    # Every signed-in page draws the counter as it loads (leads.context_processors).
+    for path in ("/", f"/leads/{old.pk}/", "/imports/", "/integrations/nextgen", "/dnc/"):
+        page = browser.get(path).content.decode()
+        assert '<strong id="waiting-count">2</strong>' in page, path
+        assert "new leads waiting" in page, path
+        assert '<span id="waiting-oldest">12 min ago</span>' in page, path
 
 
 def test_staff_see_a_link_to_django_admin(agent, client):
