@@ -316,3 +316,8 @@ def test_converting_invalid_values_leaves_no_reference_cycles():
 def test_polars_uses_the_threads_the_settings_give_it():
     # Read by Polars when first imported: the settings must come first (crokodial/settings.py).
     assert pl.thread_pool_size() == int(os.environ["POLARS_MAX_THREADS"])
+
+
+def test_polars_allocator_gives_memory_back_at_once():
+    # Polars appends the variable to its own defaults when first imported; later ones win.
+    assert os.environ["_RJEM_MALLOC_CONF"].endswith(",dirty_decay_ms:0,muzzy_decay_ms:0")
