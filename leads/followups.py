@@ -33,6 +33,9 @@ PAST_GRACE = timedelta(minutes=1)
 CHECK_SECONDS = 15
 # Follow-ups claimed per query; a backlog (after downtime) is worked through in batches.
 NOTIFY_BATCH = 500
+# A check gives up after this many sends fail in a row (the channel layer is away); one lead whose
+# event fails alone does not hold up the others.
+SEND_FAILURES_TO_STOP = 3
 
 
 class FollowUpRefused(Exception):
@@ -109,11 +112,11 @@ def follow_ups_due_notify(*, now: datetime) -> int:
 
     Each is claimed by a conditional UPDATE (still due, still the same time, not yet rung)
     before its event is sent, so two schedulers, or one restarted, never send it twice. When the
-    send fails (Redis is away), the claim is given back and this check stops: the next one rings
-    it, and the rest, once the channel layer answers again. A send that timed out and still
-    arrived later would ring twice; a follow-up that never rings is the worse failure.
+    send fails, the claim is given back, so a later check rings it; after SEND_FAILURES_TO_STOP
+    failures in a row (Redis is away) this check stops. A send that timed out and still arrived
+    later would ring twice; a follow-up that never rings is the worse failure.
     """
-    sent = 0
+    sent = failures = 0
     while True:
         due = list(
             Lead.objects.filter(
@@ -141,8 +144,12 @@ def follow_ups_due_notify(*, now: datetime) -> int:
                 Lead.objects.filter(pk=pk, follow_up_notified_at=now).update(
                     follow_up_notified_at=None
                 )
-                return sent
+                failures += 1
+                if failures >= SEND_FAILURES_TO_STOP:
+                    return sent
+                continue
             sent += 1
+            failures = 0
         if len(due) < NOTIFY_BATCH:
             return sent
 

@@ -147,7 +147,8 @@ def follow_ups_due_context(tenant: Any, now: datetime) -> dict[str, Any]:
     push the rows down under the agent's pointer."""
     due = follow_up_list(tenant=tenant, due_at=now)
     leads = list(due[:FOLLOW_UPS_DUE_SHOWN])
-    count = len(leads) if len(leads) < FOLLOW_UPS_DUE_SHOWN else due.count()
+    # Counted as /api/followups counts (exact up to a limit, then the planner's estimate).
+    count = len(leads) if len(leads) < FOLLOW_UPS_DUE_SHOWN else total_of(due)[0]
     items = []
     for lead in leads:
         at = lead.next_follow_up_at

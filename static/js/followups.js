@@ -86,6 +86,9 @@ function refreshDueSoon() {
 }
 
 if (duePanel) {
+  // The server wrote the times in UTC (it does not know the agent's zone): say them in the
+  // browser's own, as the refresh will.
+  for (const time of duePanel.querySelectorAll("time[datetime]")) time.textContent = localLabel(time.getAttribute("datetime"));
   refreshDue();
   setInterval(refreshDue, MINUTE);
 }

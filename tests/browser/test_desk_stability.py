@@ -26,7 +26,12 @@ BURST = 5
 
 @pytest.fixture
 def context(chromium: Browser, server_url: str) -> Iterator[BrowserContext]:
-    context = chromium.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
+    # An agent outside UTC: times the server writes in UTC are said again in the browser's zone.
+    context = chromium.new_context(
+        base_url=server_url,
+        viewport={"width": 1280, "height": 800},
+        timezone_id="America/Chicago",
+    )
     yield context
     context.close()
 

@@ -154,6 +154,31 @@ async def test_a_follow_up_due_while_redis_is_away_rings_once_it_is_back(agent, 
             assert await notify(NOW + timedelta(seconds=30)) == 0
 
 
+async def test_one_follow_up_that_cannot_be_sent_does_not_hold_up_the_others(agent, monkeypatch):
+    stuck = await database_sync_to_async(make_lead)(
+        agent, next_follow_up_at=NOW - timedelta(hours=1)
+    )
+    others = [
+        await database_sync_to_async(make_lead)(agent, next_follow_up_at=NOW - timedelta(minutes=m))
+        for m in (1, 2)
+    ]
+    send = followups.send_to_tenant
+
+    def send_all_but_stuck(tenant_id, payload, *, on_sent=None):
+        if payload["lead"]["id"] != stuck.pk:  # its event fails, every time
+            send(tenant_id, payload, on_sent=on_sent)
+
+    monkeypatch.setattr(followups, "send_to_tenant", send_all_but_stuck)
+    async with socket(agent) as agent_socket:
+        assert await notify(NOW) == 2
+        rung = sorted(event["lead"]["id"] for event in await follow_ups_due(agent_socket))
+        assert rung == sorted(lead.pk for lead in others)
+        unrung = Lead.objects.filter(tenant=agent, follow_up_notified_at__isnull=True)
+        assert await database_sync_to_async(
+            lambda: list(unrung.values_list("pk", flat=True))
+        )() == [stuck.pk]
+
+
 async def test_on_the_embedded_default_the_web_process_rings_follow_ups(agent, settings):
     """No Redis, no worker: the first socket starts the scheduler in the web process."""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
